@@ -1,0 +1,177 @@
+"""Command line: ``symdp lq``, ``symdp solve`` and ``symdp sweep``.
+
+Bad input exits with status 2 and a single line on stderr naming the argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+__all__ = ["main"]
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise _UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return value
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(prog="symdp", description="Symmetry in high-dimensional dynamic programming.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    lq = sub.add_parser("lq", help="both linear solutions of the nu = 1 Euler equation")
+    lq.add_argument("--beta", type=_finite_float, default=0.95)
+    lq.add_argument("--gamma", type=_finite_float, default=90.0)
+    lq.add_argument("--delta", type=_finite_float, default=0.05)
+    lq.add_argument("--json", action="store_true", help="print one JSON object")
+
+    solve = sub.add_parser("solve", help="fit a deep-sets policy on the Euler residual")
+    solve.add_argument("--N", type=_positive_int, default=128, help="number of firms")
+    solve.add_argument("--nu", type=_finite_float, default=1.0, help="demand curvature >= 1")
+    solve.add_argument("--beta", type=_finite_float, default=0.95)
+    solve.add_argument("--gamma", type=_finite_float, default=90.0)
+    solve.add_argument("--delta", type=_finite_float, default=0.05)
+    solve.add_argument("--sigma", type=_finite_float, default=0.005)
+    solve.add_argument("--eta", type=_finite_float, default=0.001)
+    solve.add_argument("--phi", choices=["identity", "moments", "relu"], default="relu")
+    solve.add_argument("--seed", type=int, default=0)
+    solve.add_argument("--device", default="cpu", help="cpu or cuda")
+    solve.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    solve.add_argument("--max-epochs", type=_positive_int, default=None)
+    solve.add_argument("--tolerance", type=_finite_float, default=None,
+                       help="validation Euler MSE at which to stop")
+    solve.add_argument("--test-trajectories", type=_positive_int, default=None)
+    solve.add_argument("--json", action="store_true", help="print one JSON object, no progress")
+
+    sweep = sub.add_parser("sweep", help="run a named experiment on Dask (resumable)")
+    sweep.add_argument("experiment", help="experiment name (see `symdp sweep --list`)", nargs="?")
+    sweep.add_argument("--profile", choices=["paper", "ci"], default="paper")
+    sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    sweep.add_argument("--workers", type=_positive_int, default=None,
+                       help="workers of the local cluster (default: CPU count)")
+    sweep.add_argument("--store", default=None, help="result store directory")
+    sweep.add_argument("--list", action="store_true", help="list the experiments and exit")
+    return parser
+
+
+_PARAM_FLAGS = ("N", "beta", "gamma", "delta", "sigma", "eta", "nu")
+
+
+def _cmd_lq(args) -> int:
+    from .lq import lq_roots
+
+    try:
+        roots = lq_roots(args.beta, args.gamma, args.delta)
+    except ValueError as exc:
+        raise _UsageError(f"argument --{str(exc).split()[0]}: {exc}") from None
+    out = {k: v.to_dict() for k, v in roots.items()}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for name, coef in roots.items():
+            print(f"{name:>9}: u = {coef.H0:.13f} + ({coef.H1:.13f}) * mean(X)")
+    return 0
+
+
+def _cmd_solve(args) -> int:
+    from .params import ModelParams
+    from .solver import SolverConfig, solve
+
+    overrides = {"seed": args.seed, "device": args.device, "threads": args.threads}
+    if args.max_epochs is not None:
+        overrides["max_epochs"] = args.max_epochs
+    if args.tolerance is not None:
+        overrides["val_tolerance"] = args.tolerance
+    if args.test_trajectories is not None:
+        overrides["test_trajectories"] = args.test_trajectories
+    try:
+        params = ModelParams(**{k: getattr(args, k) for k in _PARAM_FLAGS})
+        config = SolverConfig(**overrides)
+    except ValueError as exc:  # the message starts with the parameter's name
+        raise _UsageError(f"argument --{str(exc).split()[0]}: {exc}") from None
+    if config.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise _UsageError(f"argument --device: {config.device!r} requested but no CUDA "
+                              "device is available")
+    result = solve(params, args.phi, config, progress=not args.json and sys.stderr.isatty())
+    summary = result.summary()
+    if args.json:
+        print(json.dumps({k: _json_number(v) for k, v in summary.items()}))
+        return 0
+    err = summary["policy_rel_error"]
+    print(f"phi({args.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
+          f"{'SUCCESS' if summary['success'] else 'FAILURE'} ({summary['stationarity']})")
+    print(f"  fit {summary['fit_seconds']:.2f} s, {summary['epochs']:.2f} epochs "
+          f"({summary['steps']} steps), {summary['params']:,} coefficients, status {summary['status']}")
+    print(f"  Euler MSE train {summary['train_mse']:.2e}  val {summary['val_mse']:.2e}  "
+          f"test {summary['test_mse']:.2e}")
+    if err is not None:
+        print(f"  policy error vs LQ: {100 * err:.3f}% (mean over {config.test_trajectories} "
+              f"test paths)")
+    return 0
+
+
+def _json_number(v):
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def _cmd_sweep(args) -> int:
+    from . import experiments
+
+    if args.list or not args.experiment:
+        for name, exp in experiments.EXPERIMENTS.items():
+            print(f"{name:>14}  {exp.description}")
+        return 0
+    if args.experiment not in experiments.EXPERIMENTS:
+        raise _UsageError(f"argument experiment: unknown experiment {args.experiment!r} "
+                          f"(choose from {', '.join(experiments.EXPERIMENTS)})")
+    return experiments.run_cli(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "lq":
+            return _cmd_lq(args)
+        if args.command == "solve":
+            return _cmd_solve(args)
+        return _cmd_sweep(args)
+    except _UsageError as exc:
+        print(f"symdp: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

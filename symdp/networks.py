@@ -1,0 +1,290 @@
+"""Policy networks: the deep-sets family and a non-symmetric baseline.
+
+A deep set approximates a permutation-invariant policy (Wagstaff et al., 2019):
+
+.. math::
+
+    u(x, X) = \\rho\\left(x, \\frac1N\\sum_{i=1}^N \\phi(X_i)\\right),
+    \\qquad \\phi:\\mathbb R\\to\\mathbb R^L,\\ \\rho:\\mathbb R^{L(+1)}\\to\\mathbb R.
+
+Three choices of phi, as in the deck: the identity (L = 1, Krusell-Smith's mean), the first k
+moments, and a ReLU network. The own state x is optional; the baseline model's policy does not
+depend on it. With the defaults (width 128, 4 hidden layers in rho, hidden layers without bias)
+the three baselines have exactly the deck's 49,409 / 49,793 / 66,821 coefficients.
+
+Every module maps ``X`` of shape ``(..., N)`` to ``u`` of shape ``(...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = [
+    "MLP",
+    "IdentityPhi",
+    "MomentsPhi",
+    "ReLUPhi",
+    "DeepSetPolicy",
+    "MLPPolicy",
+    "LinearPolicy",
+    "ArchitectureConfig",
+    "make_policy",
+    "count_parameters",
+    "PHI_KINDS",
+]
+
+PHI_KINDS = ("identity", "moments", "relu")
+
+
+class MLP(nn.Sequential):
+    """``depth`` hidden layers of ``width`` units, each followed by ReLU, then a linear output.
+
+    ``hidden_bias`` applies to the hidden layers, ``last_bias`` to the output layer.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        width: int = 128,
+        depth: int = 4,
+        hidden_bias: bool = False,
+        last_bias: bool = True,
+    ) -> None:
+        if depth < 0 or width < 1:
+            raise ValueError(f"depth must be >= 0 and width >= 1, got {depth}, {width}")
+        layers: list[nn.Module] = []
+        d_in = n_in
+        for _ in range(depth):
+            layers += [nn.Linear(d_in, width, bias=hidden_bias), nn.ReLU()]
+            d_in = width
+        layers.append(nn.Linear(d_in, n_out, bias=last_bias))
+        super().__init__(*layers)
+        self.hidden_bias = hidden_bias
+        self.depth = depth
+
+    @property
+    def last(self) -> nn.Linear:
+        return self[-1]
+
+
+class IdentityPhi(nn.Module):
+    """:math:`\\phi(x) = x`, L = 1: the policy sees only the cross-sectional mean."""
+
+    L = 1
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:  # (..., N) -> (..., N, 1)
+        return X.unsqueeze(-1)
+
+    def mean(self, X: torch.Tensor) -> torch.Tensor:
+        """:math:`\\frac1N\\sum_i\\phi(X_i)`, shape ``(..., L)``."""
+        return X.mean(-1, keepdim=True)
+
+
+class MomentsPhi(nn.Module):
+    """:math:`\\phi(x) = (x, x^2, \\dots, x^k)`: the first k raw moments, L = k."""
+
+    def __init__(self, k: int = 4) -> None:
+        super().__init__()
+        if k < 1:
+            raise ValueError(f"k (number of moments) must be >= 1, got {k}")
+        self.L = k
+        self.register_buffer("powers", torch.arange(1, k + 1, dtype=torch.float32), persistent=False)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return X.unsqueeze(-1).pow(self.powers.to(X.dtype))
+
+    def mean(self, X: torch.Tensor) -> torch.Tensor:
+        # Horner-like running product: avoids materialising (..., N, k) for large N.
+        out, p = [], X
+        for j in range(self.L):
+            if j:
+                p = p * X
+            out.append(p.mean(-1))
+        return torch.stack(out, -1)
+
+
+class ReLUPhi(nn.Module):
+    """:math:`\\phi` a ReLU network :math:`\\mathbb R \\to \\mathbb R^L`.
+
+    With hidden layers without bias (the default, as in the paper's code) the hidden part h is
+    positively homogeneous, :math:`h(\\lambda x) = \\lambda h(x)` for :math:`\\lambda \\ge 0`, so
+    :math:`h(x) = x^+ h(1) + x^- h(-1)` and
+
+    .. math::
+
+        \\frac1N\\sum_i \\phi(X_i) = \\overline{X^+}\\,(\\phi(1) - b) + \\overline{X^-}\\,(\\phi(-1) - b) + b,
+
+    with b the output bias. :meth:`mean` uses this exact identity, so aggregating N firms costs
+    O(N) instead of O(N x width^2); with hidden biases it evaluates phi at every X_i.
+    """
+
+    def __init__(self, L: int = 4, width: int = 128, depth: int = 2, hidden_bias: bool = False):
+        super().__init__()
+        self.L = L
+        self.net = MLP(1, L, width=width, depth=depth, hidden_bias=hidden_bias, last_bias=True)
+
+    @property
+    def homogeneous(self) -> bool:
+        return not self.net.hidden_bias
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.net(X.unsqueeze(-1))
+
+    def mean(self, X: torch.Tensor) -> torch.Tensor:
+        if not self.homogeneous:
+            return self.forward(X).mean(-2)
+        pm = torch.tensor([[1.0], [-1.0]], dtype=X.dtype, device=X.device)
+        b = self.net.last.bias
+        h = self.net(pm) - b  # (2, L): hidden part at +1 and -1
+        pos = X.clamp(min=0).mean(-1, keepdim=True)
+        neg = (-X).clamp(min=0).mean(-1, keepdim=True)
+        return pos * h[0] + neg * h[1] + b
+
+
+def _make_phi(kind: str, L: int | None, moments: int, width: int, depth: int, hidden_bias: bool):
+    if kind == "identity":
+        return IdentityPhi()
+    if kind == "moments":
+        return MomentsPhi(moments)
+    if kind == "relu":
+        return ReLUPhi(L if L is not None else 4, width=width, depth=depth, hidden_bias=hidden_bias)
+    raise ValueError(f"phi must be one of {PHI_KINDS}, got {kind!r}")
+
+
+class DeepSetPolicy(nn.Module):
+    """:math:`u(x, X) = \\rho(x, \\frac1N\\sum_i\\phi(X_i))` (x only with ``own_state=True``).
+
+    With ``own_state`` the firm whose decision is returned is firm 0 (w.l.o.g., as in the deck),
+    ``x = X[..., 0]``, and :meth:`investment` gives every firm its own ``u(X_i, X)``.
+    ``zero_last`` starts rho's output layer at zero, so training starts from u = 0: this is what
+    makes the solver select the stationary root (see the solver's docs).
+    """
+
+    def __init__(
+        self,
+        phi: nn.Module,
+        width: int = 128,
+        depth: int = 4,
+        own_state: bool = False,
+        hidden_bias: bool = False,
+        zero_last: bool = True,
+    ) -> None:
+        super().__init__()
+        self.phi = phi
+        self.own_state = own_state
+        self.rho = MLP(phi.L + int(own_state), 1, width=width, depth=depth, hidden_bias=hidden_bias)
+        if zero_last:
+            nn.init.zeros_(self.rho.last.weight)
+            if self.rho.last.bias is not None:
+                nn.init.zeros_(self.rho.last.bias)
+
+    def embed(self, X: torch.Tensor) -> torch.Tensor:
+        """The permutation-invariant summary :math:`\\frac1N\\sum_i\\phi(X_i)`, shape (..., L)."""
+        return self.phi.mean(X)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        z = self.embed(X)
+        if self.own_state:
+            z = torch.cat([X[..., :1], z], -1)
+        return self.rho(z).squeeze(-1)
+
+    def investment(self, X: torch.Tensor) -> torch.Tensor:
+        """Each firm's investment, shape (..., N)."""
+        z = self.embed(X)
+        if not self.own_state:
+            return self.rho(z).expand(*X.shape)
+        zz = z.unsqueeze(-2).expand(*X.shape, z.shape[-1])
+        return self.rho(torch.cat([X.unsqueeze(-1), zz], -1)).squeeze(-1)
+
+
+class MLPPolicy(nn.Module):
+    """Non-symmetric baseline: an MLP on the raw vector X (not permutation invariant)."""
+
+    def __init__(self, N: int, width: int = 128, depth: int = 4, hidden_bias: bool = False,
+                 zero_last: bool = True) -> None:
+        super().__init__()
+        self.N = N
+        self.own_state = False
+        self.net = MLP(N, 1, width=width, depth=depth, hidden_bias=hidden_bias)
+        if zero_last:
+            nn.init.zeros_(self.net.last.weight)
+            nn.init.zeros_(self.net.last.bias)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if X.shape[-1] != self.N:
+            raise ValueError(f"MLPPolicy was built for N={self.N}, got X with N={X.shape[-1]}")
+        return self.net(X).squeeze(-1)
+
+
+class LinearPolicy(nn.Module):
+    """:math:`u(X) = H_0 + H_1\\bar X` as a module (e.g. the LQ roots, to test the evaluation)."""
+
+    own_state = False
+
+    def __init__(self, H0: float, H1: float, trainable: bool = False) -> None:
+        super().__init__()
+        self.H0 = nn.Parameter(torch.tensor(float(H0)), requires_grad=trainable)
+        self.H1 = nn.Parameter(torch.tensor(float(H1)), requires_grad=trainable)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.H0.to(X.dtype) + self.H1.to(X.dtype) * X.mean(-1)
+
+
+@dataclass(frozen=True)
+class ArchitectureConfig:
+    """What :func:`make_policy` builds. Defaults are the deck's baselines.
+
+    ``phi`` is ``identity``, ``moments``, ``relu`` or ``none`` (the non-symmetric MLP on X).
+    """
+
+    phi: str = "relu"  # identity | moments | relu | none
+    L: int | None = None  # latent dimension of phi(ReLU) (default 4)
+    moments: int = 4  # k for phi(Moments)
+    phi_width: int = 128  # hidden width of phi(ReLU)
+    phi_depth: int = 2  # hidden layers of phi(ReLU)
+    phi_hidden_bias: bool = False
+    rho_width: int = 128  # hidden width of rho
+    rho_depth: int = 4  # hidden layers of rho
+    rho_hidden_bias: bool = False
+    own_state: bool = False  # rho also sees the firm's own x
+    zero_last: bool = True  # rho's output layer starts at zero
+
+    def __post_init__(self) -> None:
+        if self.phi not in PHI_KINDS + ("none",):
+            raise ValueError(f"phi must be one of {PHI_KINDS + ('none',)}, got {self.phi!r}")
+        for name in ("moments", "phi_width", "rho_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("phi_depth", "rho_depth"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.L is not None and self.L < 1:
+            raise ValueError(f"L must be >= 1, got {self.L}")
+
+
+def make_policy(arch: ArchitectureConfig | str = "relu", N: int | None = None, **kw) -> nn.Module:
+    """Build a policy network from an :class:`ArchitectureConfig` (or a phi name plus overrides).
+
+    ``N`` is needed only for the non-symmetric ``phi="none"`` network.
+    """
+    if isinstance(arch, str):
+        arch = ArchitectureConfig(phi=arch, **kw)
+    elif kw:
+        raise TypeError("pass overrides either in the ArchitectureConfig or as keywords, not both")
+    if arch.phi == "none":
+        if N is None:
+            raise ValueError("N is required for the non-symmetric MLP policy (phi='none')")
+        return MLPPolicy(N, arch.rho_width, arch.rho_depth, arch.rho_hidden_bias, arch.zero_last)
+    phi = _make_phi(arch.phi, arch.L, arch.moments, arch.phi_width, arch.phi_depth,
+                    arch.phi_hidden_bias)
+    return DeepSetPolicy(phi, arch.rho_width, arch.rho_depth, arch.own_state,
+                         arch.rho_hidden_bias, arch.zero_last)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable coefficients."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
