@@ -1,0 +1,404 @@
+"""Helpers for the book's chapters: parameter profiles, seeding, glue, numbered tables and figures.
+
+Every chapter of the book (``book/NN_slug.md``) starts with two code cells::
+
+    # cell tagged "parameters" (papermill injects overrides after it)
+    profile = "paper"
+    N = None
+    seeds = None
+
+    # cell tagged "remove-input" (readers see only its output)
+    from symdp.chapters import setup
+    cfg = setup("05_linear", profile, {"paper": {"N": 128, "seeds": 10},
+                                       "ci": {"N": 32, "seeds": 2}}, N=N, seeds=seeds)
+
+:func:`setup` checks the profile tables against the chapter's parameters, resolves ``None`` to the
+profile's value, makes the run reproducible (one torch thread, fixed seeds, one plotting style)
+and shows the resolved values with the command that reruns the chapter with other values.
+Numbers quoted in the prose are glued with :func:`glue` and pasted with ``{glue:text}`` roles,
+so they always come from the executed cells.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = [
+    "ChapterConfig",
+    "setup",
+    "rerun_command",
+    "format_value",
+    "glue",
+    "glued",
+    "show_table",
+    "show_figure",
+    "SEED",
+    "STYLE",
+]
+
+SEED = 0  # every chapter starts from the same seeds: numpy, torch and random
+_CHAPTER_RE = re.compile(r"^\d\d_[a-z0-9_]+$")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# One look for every figure of the book (applied by setup()).
+STYLE = {
+    "figure.figsize": (7.0, 4.0),
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "savefig.bbox": "tight",
+    "font.size": 10.5,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10.5,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.6,
+    "axes.prop_cycle": None,  # filled in below (needs matplotlib's cycler)
+    "svg.hashsalt": "symdp",  # deterministic SVG ids
+}
+_COLORS = ["#1f4e79", "#c0504d", "#4f9a59", "#8064a2", "#d98c1f", "#4bacc6", "#7f7f7f"]
+
+
+@dataclass(frozen=True)
+class ChapterConfig:
+    """The resolved settings of one chapter run; parameters read as attributes (``cfg.N``).
+
+    Attributes
+    ----------
+    chapter : str
+        The chapter's file stem, e.g. ``"05_linear"``.
+    profile : str
+        The profile whose values filled the parameters left at None.
+    params : Mapping[str, Any]
+        Every parameter's resolved value (read-only).
+    overrides : tuple[str, ...]
+        Names of the parameters given explicitly (not taken from the profile).
+    """
+
+    chapter: str
+    profile: str
+    params: Mapping[str, Any]
+    overrides: tuple[str, ...] = field(default=())
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: chapter parameters read as attributes.
+        params = object.__getattribute__(self, "params")
+        if name in params:
+            return params[name]
+        raise AttributeError(
+            f"chapter {self.chapter!r} has no parameter {name!r} (its parameters: "
+            f"{', '.join(params) or 'none'})"
+        )
+
+    def as_dict(self) -> dict:
+        """``{"chapter", "profile", **params}`` as a plain dict."""
+        return {"chapter": self.chapter, "profile": self.profile, **dict(self.params)}
+
+    @property
+    def command(self) -> str:
+        """The shell command that reruns this chapter with these values."""
+        return rerun_command(self.chapter, self.profile, self.params)
+
+    def _repr_markdown_(self) -> str:
+        rows = ["| parameter | value |", "|:--|:--|", f"| profile | `{self.profile}` |"]
+        for name, value in self.params.items():
+            note = " (set)" if name in self.overrides else ""
+            rows.append(f"| `{name}` | `{format_value(value)}`{note} |")
+        return (
+            "\n".join(rows)
+            + "\n\nRerun this chapter with other values (from the repository root):\n\n"
+            + f"```bash\n{self.command}\n```\n"
+        )
+
+    def __repr__(self) -> str:
+        lines = [f"chapter {self.chapter}, profile {self.profile}"]
+        for name, value in self.params.items():
+            note = " (set)" if name in self.overrides else ""
+            lines.append(f"  {name} = {format_value(value)}{note}")
+        lines.append(f"rerun: {self.command}")
+        return "\n".join(lines)
+
+
+def format_value(value: Any) -> str:
+    """A Python literal for ``value`` without spaces, so it survives ``PARAMS="a=1 b=[1,2]"``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (list, tuple)):
+        inner = ",".join(format_value(v) for v in value)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{format_value(k)}:{format_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def rerun_command(chapter: str, profile: str, params: Mapping[str, Any]) -> str:
+    """``make chapter CHAPTER=... [PROFILE=...] PARAMS="name=value ..."``."""
+    parts = ["make chapter", f"CHAPTER={chapter}"]
+    if profile != "paper":
+        parts.append(f"PROFILE={profile}")
+    if params:
+        assigned = " ".join(f"{k}={format_value(v)}" for k, v in params.items())
+        parts.append(f'PARAMS="{assigned}"')
+    return " ".join(parts)
+
+
+def setup(
+    chapter: str, profile: str, profiles: Mapping[str, Mapping[str, Any]], **params: Any
+) -> ChapterConfig:
+    """Validate and resolve a chapter's parameters, make the run reproducible, show the settings.
+
+    Parameters
+    ----------
+    chapter : str
+        The chapter's file stem (``"NN_slug"``), used in the rerun command.
+    profile : str
+        Name of a profile in ``profiles`` (``"paper"`` or ``"ci"`` in this book).
+    profiles : mapping
+        ``{profile: {parameter: value}}``. Every profile must give a value to every parameter
+        of the chapter, and to nothing else.
+    **params
+        The chapter's parameters as set in its parameters cell; ``None`` means "take the
+        profile's value", anything else overrides it.
+
+    Returns
+    -------
+    ChapterConfig
+        Frozen; ``cfg.N``, ``cfg.profile``, ``cfg.as_dict()``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile, or a parameter missing from (or unknown to) a profile table; the
+        message names it.
+
+    Side effects: ``torch.set_num_threads(1)``; numpy, torch and ``random`` seeded with
+    :data:`SEED`; matplotlib's style set to :data:`STYLE`; the parameter table and the rerun
+    command displayed (when running under IPython).
+    """
+    if not isinstance(chapter, str) or not _CHAPTER_RE.match(chapter):
+        raise ValueError(f"chapter must look like 'NN_slug' (e.g. '05_linear'), got {chapter!r}")
+    if not profiles:
+        raise ValueError("profiles must define at least one profile")
+    if profile not in profiles:
+        raise ValueError(
+            f"unknown profile {profile!r} for chapter {chapter}: "
+            f"choose one of {', '.join(map(repr, profiles))}"
+        )
+    for name in params:
+        if not _NAME_RE.match(name):
+            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+    for pname, table in profiles.items():
+        missing = [name for name in params if name not in table]
+        if missing:
+            raise ValueError(
+                f"profile {pname!r} of chapter {chapter} has no value for parameter "
+                f"{missing[0]!r}"
+            )
+        extra = [name for name in table if name not in params]
+        if extra:
+            raise ValueError(
+                f"profile {pname!r} of chapter {chapter} sets {extra[0]!r}, which is not a "
+                f"parameter of the chapter (add it to the parameters cell and to setup())"
+            )
+    table = profiles[profile]
+    resolved = {name: (table[name] if value is None else value) for name, value in params.items()}
+    overrides = tuple(name for name, value in params.items() if value is not None)
+    cfg = ChapterConfig(chapter, profile, MappingProxyType(resolved), overrides)
+
+    _make_reproducible()
+    _display(cfg)
+    return cfg
+
+
+def _make_reproducible() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(SEED)
+    np.random.seed(SEED)
+    random.seed(SEED)
+    _set_style()
+
+
+def _set_style() -> None:
+    import matplotlib as mpl
+    from cycler import cycler
+
+    style = dict(STYLE)
+    style["axes.prop_cycle"] = cycler(color=_COLORS)
+    mpl.rcParams.update(style)
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the book's dependencies
+        return False
+    return get_ipython() is not None
+
+
+def _display(obj: Any) -> None:
+    if _in_ipython():
+        from IPython.display import display
+
+        display(obj)
+
+
+# --------------------------------------------------------------------------------------------
+# Glue: values computed in cells, pasted into prose, figures and tables.
+
+_GLUED: dict[str, str] = {}
+
+
+class _Text:
+    """A glued value whose text form is exactly ``text`` (no quotes, already rounded)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def _format(value: Any, fmt: str | None) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if fmt is not None:
+        return format(value, fmt)
+    if isinstance(value, bool) or isinstance(value, (int, str)):
+        return str(value)
+    if isinstance(value, float):
+        return format(value, ".4g")  # rounded: stable across reruns and readable in prose
+    raise TypeError(
+        f"glue() without fmt takes a number or a string, got {type(value).__name__}; "
+        "use show_figure() for figures and show_table() for tables"
+    )
+
+
+def glue(name: str, value: Any, fmt: str | None = None) -> str:
+    """Store a number or string for the prose: ``{glue:text}`name``` pastes it.
+
+    Parameters
+    ----------
+    name : str
+        Unique within the chapter (also used as the key by ``{glue:text}``).
+    value : number or str
+        Floats without ``fmt`` are rounded to 4 significant digits.
+    fmt : str, optional
+        A format spec (``".3f"``, ``".2%"``, ``",d"``, ``".1e"``) applied before storing.
+
+    Returns
+    -------
+    str
+        The stored text (what the prose shows).
+
+    The rounded text, not the raw float, is what is stored, so the notebook's outputs are
+    stable under nbval and the prose shows exactly the printed value.
+    """
+    text = _format(value, fmt)
+    _GLUED[name] = text
+    if _in_ipython():
+        from myst_nb import glue as _myst_glue
+
+        _myst_glue(name, _Text(text), display=False)
+    return text
+
+
+def glued() -> dict[str, str]:
+    """Everything glued so far in this kernel: ``{name: text}``."""
+    return dict(_GLUED)
+
+
+def show_figure(fig, name: str):
+    """Glue a matplotlib Figure under ``name`` (and close it) for a ``{glue:figure}`` directive.
+
+    In the chapter's Markdown::
+
+        ```{glue:figure} fig-linear-paths
+        :name: fig-linear-paths
+
+        Caption. Deck: Figure 1.
+        ```
+
+    and cite it in prose as ``{numref}`fig-linear-paths```.
+    """
+    import matplotlib.pyplot as plt
+
+    if _in_ipython():
+        from myst_nb import glue as _myst_glue
+
+        _myst_glue(name, fig, display=False)
+    plt.close(fig)
+    return fig
+
+
+class _MarkdownTable:
+    def __init__(self, markdown: str, plain: str):
+        self.markdown = markdown
+        self.plain = plain
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:
+        return self.plain
+
+
+def _cell(value: Any, float_format: str) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if value != value:  # NaN: a missing entry
+            return "-"
+        return format(value, float_format)
+    return str(value).replace("|", "\\|")
+
+
+def show_table(
+    df,
+    name: str,
+    caption: str,
+    float_format: str = ".3g",
+    formats: Mapping[str, str] | None = None,
+    index: bool = True,
+):
+    """Display a pandas DataFrame as a numbered, captioned table labelled ``name``.
+
+    The output is a MyST ``{table}`` directive (the book renders Markdown outputs as MyST), so
+    the table gets a number and ``{numref}`name``` refers to it. Use a ``remove-input`` tag on
+    the cell. Numbers are formatted here (``formats`` per column, else ``float_format``), which
+    also keeps the stored output stable for nbval.
+    """
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", name):
+        raise ValueError(f"table name must be a label like 'tab-linear', got {name!r}")
+    formats = dict(formats or {})
+    columns = [str(c) for c in df.columns]
+    header = ([str(df.index.name or "")] if index else []) + columns
+    body = []
+    for idx, row in df.iterrows():
+        cells = [_cell(idx, float_format)] if index else []
+        for col, value in zip(df.columns, row):
+            cells.append(_cell(value, formats.get(str(col), float_format)))
+        body.append(cells)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":--"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    table = "\n".join(lines)
+    markdown = f"```{{table}} {caption}\n:name: {name}\n\n{table}\n```\n"
+    plain = f"Table {name}: {caption}\n{table}"
+    obj = _MarkdownTable(markdown, plain)
+    _display(obj)
+    return obj
