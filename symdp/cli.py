@@ -93,11 +93,14 @@ def _cmd_lq(args) -> int:
         roots = lq_roots(args.beta, args.gamma, args.delta)
     except ValueError as exc:
         raise _UsageError(f"argument --{str(exc).split()[0]}: {exc}") from None
-    out = {k: v.to_dict() for k, v in roots.items()}
+    out = {k: (v.to_dict() if v is not None else None) for k, v in roots.items()}
     if args.json:
         print(json.dumps(out))
     else:
         for name, coef in roots.items():
+            if coef is None:
+                print(f"{name:>9}: none (delta = 1: the Euler equation is linear in H1)")
+                continue
             print(f"{name:>9}: u = {coef.H0:.13f} + ({coef.H1:.13f}) * mean(X)")
     return 0
 

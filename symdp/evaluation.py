@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from .economics import euler_residual, next_state
-from .lq import lq_solution
+from .lq import LinearPolicyCoefficients, lq_solution
 from .params import ModelParams
 
-__all__ = ["StationarityCheck", "Evaluation", "residual_mse", "evaluate"]
+__all__ = ["StationarityCheck", "Evaluation", "residual_mse", "evaluate", "fitted_linear_policy"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,18 @@ class Evaluation:
         if e is None:
             return None
         return float(np.mean(e)) if np.all(np.isfinite(e)) else float("inf")
+
+
+@torch.no_grad()
+def fitted_linear_policy(policy, X: torch.Tensor) -> LinearPolicyCoefficients:
+    """Least-squares :math:`(H_0, H_1)` of :math:`u(X) \approx H_0 + H_1\bar X` over the rows of X.
+
+    Tells which LQ root a fitted network is close to (nu = 1): :math:`H_1 < 0` is the stationary one.
+    """
+    m = X.double().mean(-1).cpu().numpy()
+    u = policy(X).double().cpu().numpy()
+    H1, H0 = np.polyfit(m, u, 1)
+    return LinearPolicyCoefficients(float(H0), float(H1))
 
 
 def residual_mse(params, policy, X, W_hat, nodes, weights, chunk: int = 1 << 22) -> float:

@@ -69,22 +69,25 @@ def lq_roots(beta: float = 0.95, gamma: float = 90.0, delta: float = 0.05) -> di
     Returns
     -------
     dict
-        ``{"stable": LinearPolicyCoefficients, "explosive": LinearPolicyCoefficients}``,
-        the roots with :math:`H_1 < 0` and :math:`H_1 > 0`.
+        ``{"stable": LinearPolicyCoefficients, "explosive": LinearPolicyCoefficients | None}``,
+        the roots with :math:`H_1 \\le 0` and :math:`H_1 > 0`. With full depreciation
+        (delta = 1) the equation is linear, H_1 = 0 is its only root and "explosive" is None.
     """
     ModelParams(beta=beta, gamma=gamma, delta=delta)  # validates the three
     a = beta * gamma * (1.0 - delta)
     b = beta * gamma * (1.0 - delta) ** 2 - beta - gamma
     c = -beta * (1.0 - delta)
+
+    def h0(h1: float) -> float:
+        return beta / (gamma + beta - beta * gamma * (1.0 - delta) * (1.0 + h1))
+
+    if a == 0.0:
+        return {"stable": LinearPolicyCoefficients(h0(0.0), 0.0), "explosive": None}
     disc = math.sqrt(b * b - 4.0 * a * c)  # > 0 because a > 0 > c
     # Numerically stable pair: avoid subtracting nearly equal numbers.
     q = -0.5 * (b + math.copysign(disc, b))
     r1, r2 = q / a, c / q
     h1_stable, h1_explosive = min(r1, r2), max(r1, r2)
-
-    def h0(h1: float) -> float:
-        return beta / (gamma + beta - beta * gamma * (1.0 - delta) * (1.0 + h1))
-
     return {
         "stable": LinearPolicyCoefficients(h0(h1_stable), h1_stable),
         "explosive": LinearPolicyCoefficients(h0(h1_explosive), h1_explosive),
@@ -95,7 +98,10 @@ def lq_solution(params: ModelParams, root: str = "stable") -> LinearPolicyCoeffi
     """The LQ policy for ``params`` (``root`` is ``"stable"`` or ``"explosive"``)."""
     if root not in ("stable", "explosive"):
         raise ValueError(f"root must be 'stable' or 'explosive', got {root!r}")
-    return lq_roots(params.beta, params.gamma, params.delta)[root]
+    coef = lq_roots(params.beta, params.gamma, params.delta)[root]
+    if coef is None:
+        raise ValueError("root 'explosive' does not exist with delta = 1 (the equation is linear)")
+    return coef
 
 
 def deterministic_euler_residual(

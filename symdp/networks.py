@@ -227,8 +227,9 @@ class LinearPolicy(nn.Module):
 
     def __init__(self, H0: float, H1: float, trainable: bool = False) -> None:
         super().__init__()
-        self.H0 = nn.Parameter(torch.tensor(float(H0)), requires_grad=trainable)
-        self.H1 = nn.Parameter(torch.tensor(float(H1)), requires_grad=trainable)
+        # float64 storage: the coefficients are exact benchmarks; cast at use
+        self.H0 = nn.Parameter(torch.tensor(float(H0), dtype=torch.float64), requires_grad=trainable)
+        self.H1 = nn.Parameter(torch.tensor(float(H1), dtype=torch.float64), requires_grad=trainable)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.H0.to(X.dtype) + self.H1.to(X.dtype) * X.mean(-1)

@@ -48,6 +48,7 @@ class SolverConfig:
     val_trajectories: int = 8  # paths for the stopping rule
     test_trajectories: int = 256  # fresh paths, simulated under the fitted policy
     T: int = 63  # periods per path (T + 1 = 64 points)
+    train_points: int | None = None  # keep only this many grid points, evenly spaced (None: all)
     batch_size: int = 16  # points per Adam step
     lr: float = 1e-3  # Adam learning rate
     max_epochs: int = 200  # hard cap on passes over the training grid
@@ -69,6 +70,12 @@ class SolverConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.train_points is not None and not (
+            isinstance(self.train_points, int)
+            and 1 <= self.train_points <= self.train_trajectories * (self.T + 1)
+        ):
+            raise ValueError(f"train_points must be None or an integer in [1, "
+                             f"{self.train_trajectories * (self.T + 1)}], got {self.train_points!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if not self.val_tolerance > 0:
@@ -201,6 +208,13 @@ def solve(
     train = simulate(params, grid_policy, X0, config.train_trajectories, config.T, gen)
     val = simulate(params, grid_policy, X0, config.val_trajectories, config.T, gen)
     train, val = train.reshape(-1, params.N), val.reshape(-1, params.N)
+    if config.train_points is not None:  # a deliberately tiny grid (the implicit-bias study)
+        # Spread over dates of the first path: every path starts at the same X0.
+        span = min(train.shape[0], config.T + 1) - 1
+        keep = torch.linspace(0, span, config.train_points).round().long()
+        if config.train_points > config.T + 1:
+            keep = torch.linspace(0, train.shape[0] - 1, config.train_points).round().long()
+        train = train[keep.to(device)]
 
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
     n_train = train.shape[0]

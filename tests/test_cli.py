@@ -1,0 +1,70 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from symdp import lq_roots
+from symdp.cli import main
+
+
+def test_lq_json_matches_the_closed_form(capsys):
+    assert main(["lq", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    roots = lq_roots()
+    assert out == {k: v.to_dict() for k, v in roots.items()}
+
+
+def test_lq_other_parameters(capsys):
+    assert main(["lq", "--gamma", "10", "--beta", "0.9", "--delta", "0.1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["stable"]["H1"] == lq_roots(0.9, 10.0, 0.1)["stable"].H1
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["solve", "--beta", "1.5"], "--beta"),
+    (["solve", "--N", "abc"], "--N"),
+    (["solve", "--N", "0"], "--N"),
+    (["solve", "--nu", "0.5"], "--nu"),
+    (["solve", "--phi", "cnn"], "--phi"),
+    (["solve", "--gamma", "nan"], "--gamma"),
+    (["solve", "--sigma", "-1"], "--sigma"),
+    (["solve", "--threads", "0"], "--threads"),
+    (["lq", "--delta", "0"], "--delta"),
+    (["solve", "--bogus", "1"], "--bogus"),
+])
+def test_bad_input_exits_2_with_one_line_naming_the_argument(argv, flag, capsys):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0] and "Traceback" not in captured.err
+    assert captured.out == ""
+
+
+def test_cuda_without_a_gpu_is_a_usage_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["solve", "--device", "cuda"]) == 2
+    assert "--device" in capsys.readouterr().err
+
+
+def test_solve_json_via_the_installed_entry_point():
+    cmd = [sys.executable, "-m", "symdp.cli", "solve", "--N", "32", "--phi", "identity",
+           "--seed", "1", "--threads", "1", "--max-epochs", "2", "--test-trajectories", "4", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress bar with --json
+    out = json.loads(proc.stdout)  # exactly one JSON object
+    for key in ("fit_seconds", "epochs", "val_mse", "test_mse", "policy_rel_error", "success",
+                "params"):
+        assert key in out
+    assert out["params"] == 49_409 and isinstance(out["success"], bool)
+
+
+def test_solve_human_summary(capsys):
+    assert main(["solve", "--N", "16", "--nu", "1.2", "--max-epochs", "1",
+                 "--test-trajectories", "4", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "phi(relu) N=16 nu=1.2" in out and "Euler MSE" in out and "policy error" not in out

@@ -1,0 +1,97 @@
+import pytest
+import torch
+
+from symdp.networks import (ArchitectureConfig, DeepSetPolicy, IdentityPhi, MLPPolicy, MomentsPhi,
+                            ReLUPhi, count_parameters, make_policy)
+
+
+@pytest.mark.parametrize("phi, expected", [("identity", 49_409), ("moments", 49_793),
+                                           ("relu", 66_821)])
+def test_deck_baselines_have_the_decks_coefficient_counts(phi, expected):
+    assert count_parameters(make_policy(phi)) == expected
+
+
+SYMMETRIC = [
+    ArchitectureConfig(phi="identity", zero_last=False),
+    ArchitectureConfig(phi="moments", zero_last=False),
+    ArchitectureConfig(phi="moments", moments=2, zero_last=False),
+    ArchitectureConfig(phi="relu", zero_last=False),
+    ArchitectureConfig(phi="relu", L=16, phi_hidden_bias=True, rho_hidden_bias=True, zero_last=False),
+]
+
+
+@pytest.mark.parametrize("arch", SYMMETRIC, ids=lambda a: f"{a.phi}-{a.L}-{a.phi_hidden_bias}")
+def test_symmetric_policies_are_permutation_invariant(arch):
+    torch.manual_seed(0)
+    policy = make_policy(arch)
+    X = torch.rand(5, 64) * 1.5 - 0.2  # include negative entries (both ReLU branches)
+    u = policy(X)
+    for seed in range(3):
+        perm = torch.randperm(64, generator=torch.Generator().manual_seed(seed))
+        assert torch.allclose(policy(X[:, perm]), u, atol=1e-6, rtol=0)
+    assert u.abs().max() > 1e-4  # the check is not vacuous
+
+
+def test_own_state_policy_is_invariant_in_the_others_and_uses_x():
+    torch.manual_seed(0)
+    policy = make_policy(ArchitectureConfig(phi="relu", own_state=True, zero_last=False))
+    X = torch.rand(4, 32)
+    perm = torch.cat([torch.tensor([0]), 1 + torch.randperm(31)])
+    assert torch.allclose(policy(X[:, perm]), policy(X), atol=1e-6, rtol=0)
+    per_firm = policy.investment(X)
+    assert per_firm.shape == (4, 32)
+    assert torch.allclose(per_firm[:, 0], policy(X), atol=1e-6)
+    assert per_firm.std(-1).max() > 1e-6  # firms with different x invest differently
+
+
+def test_non_symmetric_baseline_is_not_invariant():
+    torch.manual_seed(0)
+    policy = make_policy("none", N=64, zero_last=False)
+    X = torch.rand(5, 64)
+    perm = torch.randperm(64, generator=torch.Generator().manual_seed(1))
+    assert (policy(X[:, perm]) - policy(X)).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="N=64"):
+        policy(torch.rand(2, 32))
+
+
+def test_relu_phi_exact_aggregation_matches_direct_evaluation():
+    torch.manual_seed(1)
+    phi = ReLUPhi(L=4)
+    X = torch.randn(3, 7, 200, dtype=torch.float64)
+    phi = phi.double()
+    direct = phi(X).mean(-2)
+    assert torch.allclose(phi.mean(X), direct, atol=1e-12, rtol=0)
+    assert phi.homogeneous and not ReLUPhi(hidden_bias=True).homogeneous
+
+
+def test_moments_and_identity_aggregation():
+    X = torch.rand(2, 50, dtype=torch.float64)
+    m = MomentsPhi(4).mean(X)
+    for k in range(4):
+        assert torch.allclose(m[..., k], X.pow(k + 1).mean(-1))
+    assert torch.allclose(IdentityPhi().mean(X)[..., 0], X.mean(-1))
+    assert torch.allclose(MomentsPhi(3)(X).mean(-2), MomentsPhi(3).mean(X))
+
+
+def test_zero_last_starts_from_zero_policy_and_investment_broadcasts():
+    policy = make_policy("relu")
+    X = torch.rand(3, 10)
+    assert torch.equal(policy(X), torch.zeros(3))
+    assert policy.investment(X).shape == (3, 10)
+
+
+@pytest.mark.parametrize("kw, name", [({"phi": "cnn"}, "phi"), ({"moments": 0}, "moments"),
+                                      ({"rho_depth": -1}, "rho_depth"), ({"L": 0}, "L"),
+                                      ({"phi_width": 0}, "phi_width")])
+def test_architecture_validation(kw, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        ArchitectureConfig(**kw)
+
+
+def test_make_policy_needs_N_for_the_mlp_and_rejects_mixed_arguments():
+    with pytest.raises(ValueError, match="N is required"):
+        make_policy("none")
+    with pytest.raises(TypeError):
+        make_policy(ArchitectureConfig(), L=3)
+    assert isinstance(make_policy(ArchitectureConfig(phi="moments")), DeepSetPolicy)
+    assert isinstance(make_policy("none", N=3), MLPPolicy)

@@ -1,0 +1,111 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from symdp import ModelParams, SolverConfig, evaluate, gauss_hermite, lq_solution, solve
+from symdp.economics import idiosyncratic_draw, initial_state, simulate
+from symdp.evaluation import fitted_linear_policy
+from symdp.networks import LinearPolicy
+
+FAST = dict(test_trajectories=32, threads=1)
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return solve(ModelParams(N=128), "relu", SolverConfig(seed=0, **FAST))
+
+
+def test_end_to_end_solve_matches_the_lq_solution(baseline):
+    r = baseline
+    assert r.converged and r.stationary and r.success
+    assert r.val_mse <= r.config.val_tolerance
+    assert r.policy_rel_error < 1e-3  # measured 0.02-0.06% with the defaults
+    lq = lq_solution(r.params)
+    fit = fitted_linear_policy(r.policy, torch.from_numpy(r.evaluation.mean_X[:, :, None]).float()
+                               .expand(-1, -1, 4).reshape(-1, 4))
+    assert abs(fit.H1 - lq.H1) < 2e-3 and abs(fit.H0 - lq.H0) < 2e-3
+    s = r.summary()
+    assert s["params"] == 66_821 and s["policy_rel_error"] == r.policy_rel_error
+    assert r.history and r.history[-1]["val_mse"] == r.val_mse
+
+
+def test_solve_is_deterministic_on_cpu():
+    cfg = SolverConfig(seed=3, max_epochs=1, test_trajectories=4, threads=1)
+    a, b = solve(ModelParams(N=16), "identity", cfg), solve(ModelParams(N=16), "identity", cfg)
+    def trace(r):  # everything but wall-clock seconds
+        return [(h["step"], h["train_loss"], h["val_mse"]) for h in r.history]
+
+    assert trace(a) == trace(b)
+    for pa, pb in zip(a.policy.parameters(), b.policy.parameters()):
+        assert torch.equal(pa, pb)
+    c = solve(ModelParams(N=16), "identity", SolverConfig(seed=4, max_epochs=1, test_trajectories=4))
+    assert c.history[-1]["val_mse"] != a.history[-1]["val_mse"]
+
+
+def test_a_fit_of_the_explosive_root_is_reported_as_a_failure():
+    """Tiny residual, explosive policy: converged, but not a success."""
+    p = ModelParams(N=64)
+    ex = lq_solution(p, "explosive")
+    # lr ~ 0 keeps the warm start exactly at the explosive root
+    r = solve(p, LinearPolicy(ex.H0, ex.H1, trainable=True),
+              SolverConfig(lr=1e-12, max_epochs=1, test_trajectories=16, threads=1))
+    assert r.converged and r.val_mse < 1e-9
+    assert not r.stationary and not r.success
+    assert "band" in r.evaluation.reason or "diverged" in r.evaluation.reason
+    stable = solve(p, LinearPolicy(*lq_solution(p).to_dict().values(), trainable=True),
+                   SolverConfig(lr=1e-12, max_epochs=1, test_trajectories=16, threads=1))
+    assert stable.success and stable.policy_rel_error < 1e-6
+
+
+def test_careless_training_can_fit_the_explosive_root_and_is_caught():
+    """Full-gradient training of phi(Moments) lands on the explosive root (measured: seeds 0-2)."""
+    outcomes = []
+    for seed in range(3):
+        r = solve(ModelParams(N=128), "moments",
+                  SolverConfig(seed=seed, gradient="full", val_tolerance=1e-6, **FAST))
+        grid = simulate(r.params, LinearPolicy(*lq_solution(r.params).to_dict().values()).float(),
+                        r.X0, 2, 63, torch.Generator().manual_seed(0)).reshape(-1, 128)
+        slope = fitted_linear_policy(r.policy, grid).H1
+        outcomes.append((r.converged, slope, r.success))
+        if slope > 0.1:  # explosive root (H1 = +0.22) however small the residual
+            assert not r.success
+    assert any(conv and slope > 0.1 for conv, slope, _ in outcomes), outcomes
+
+
+def test_evaluate_accepts_the_stationary_lq_policy():
+    p = ModelParams(N=32)
+    lq = lq_solution(p)
+    gen = torch.Generator().manual_seed(0)
+    z, w = gauss_hermite(7)
+    X0 = initial_state(p, gen, dtype=torch.float64)
+    W = idiosyncratic_draw(p.N, gen, True, dtype=torch.float64)
+    ev = evaluate(p, LinearPolicy(lq.H0, lq.H1), X0, W, torch.tensor(z), torch.tensor(w),
+                  n_trajectories=8, T=40)
+    assert ev.stationary and ev.policy_rel_error < 1e-12 and ev.test_mse < 1e-24
+    assert ev.mean_X.shape == (8, 41) and np.all(np.abs(ev.mean_X - ev.mean_X_lq) < 1e-12)
+
+
+def test_nonlinear_solve_has_no_lq_error_and_checks_the_band():
+    r = solve(ModelParams(N=32, nu=1.5), "relu",
+              SolverConfig(seed=0, max_epochs=3, test_trajectories=8, threads=1))
+    assert r.policy_rel_error is None and r.evaluation.u_lq is None
+    assert r.stationary  # mean stays in (0, 1) along the fitted policy's paths
+    assert math.isfinite(r.test_mse)
+
+
+def test_train_points_subsamples_the_grid():
+    r = solve(ModelParams(N=16), "identity",
+              SolverConfig(train_points=3, max_epochs=2, test_trajectories=4, threads=1))
+    assert r.steps == 2  # one step per epoch: 3 points fit in one batch
+
+
+@pytest.mark.parametrize("kw, name", [
+    ({"batch_size": 0}, "batch_size"), ({"lr": -1.0}, "lr"), ({"val_tolerance": 0.0}, "val_tolerance"),
+    ({"dtype": "float16"}, "dtype"), ({"device": "tpu"}, "device"), ({"gradient": "half"}, "gradient"),
+    ({"threads": 0}, "threads"), ({"train_points": 0}, "train_points"), ({"T": 0}, "T"),
+])
+def test_solver_config_validation(kw, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        SolverConfig(**kw)
