@@ -37,6 +37,7 @@ __all__ = [
     "glue",
     "glued",
     "show_table",
+    "table_markdown",
     "show_figure",
     "SEED",
     "STYLE",
@@ -217,7 +218,10 @@ def setup(
     cfg = ChapterConfig(chapter, profile, MappingProxyType(resolved), overrides)
 
     _make_reproducible()
-    _display(cfg)
+    # The metadata lets the build record the resolved values (Execution statistics page).
+    record = {"chapter": chapter, "profile": profile,
+              "params": {k: format_value(v) for k, v in resolved.items()}}
+    _display(cfg, metadata={"symdp_setup": record})
     return cfg
 
 
@@ -248,11 +252,11 @@ def _in_ipython() -> bool:
     return get_ipython() is not None
 
 
-def _display(obj: Any) -> None:
+def _display(obj: Any, metadata: dict | None = None) -> None:
     if _in_ipython():
         from IPython.display import display
 
-        display(obj)
+        display(obj, metadata=metadata)
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,13 +266,17 @@ _GLUED: dict[str, str] = {}
 
 
 class _Text:
-    """A glued value whose text form is exactly ``text`` (no quotes, already rounded)."""
+    """A glued value whose pasted form is exactly ``text`` (already rounded).
+
+    myst-nb reads a glued text/plain with ``ast.literal_eval``, which would turn ``"0.900"`` into
+    ``0.9``; a quoted string literal survives as typed.
+    """
 
     def __init__(self, text: str):
         self.text = text
 
     def __repr__(self) -> str:
-        return self.text
+        return repr(self.text)
 
     def _repr_markdown_(self) -> str:
         return self.text
@@ -289,7 +297,7 @@ def _format(value: Any, fmt: str | None) -> str:
     )
 
 
-def glue(name: str, value: Any, fmt: str | None = None) -> str:
+def glue(name: str, value: Any, fmt: str | None = None) -> None:
     """Store a number or string for the prose: ``{glue:text}`name``` pastes it.
 
     Parameters
@@ -301,11 +309,6 @@ def glue(name: str, value: Any, fmt: str | None = None) -> str:
     fmt : str, optional
         A format spec (``".3f"``, ``".2%"``, ``",d"``, ``".1e"``) applied before storing.
 
-    Returns
-    -------
-    str
-        The stored text (what the prose shows).
-
     The rounded text, not the raw float, is what is stored, so the notebook's outputs are
     stable under nbval and the prose shows exactly the printed value.
     """
@@ -315,7 +318,6 @@ def glue(name: str, value: Any, fmt: str | None = None) -> str:
         from myst_nb import glue as _myst_glue
 
         _myst_glue(name, _Text(text), display=False)
-    return text
 
 
 def glued() -> dict[str, str]:
@@ -323,7 +325,7 @@ def glued() -> dict[str, str]:
     return dict(_GLUED)
 
 
-def show_figure(fig, name: str):
+def show_figure(fig, name: str) -> None:
     """Glue a matplotlib Figure under ``name`` (and close it) for a ``{glue:figure}`` directive.
 
     In the chapter's Markdown::
@@ -343,7 +345,6 @@ def show_figure(fig, name: str):
 
         _myst_glue(name, fig, display=False)
     plt.close(fig)
-    return fig
 
 
 class _MarkdownTable:
@@ -368,6 +369,30 @@ def _cell(value: Any, float_format: str) -> str:
     return str(value).replace("|", "\\|")
 
 
+def table_markdown(
+    df,
+    name: str,
+    caption: str,
+    float_format: str = ".3g",
+    formats: Mapping[str, str] | None = None,
+    index: bool = True,
+) -> str:
+    """The MyST ``{table}`` directive for a DataFrame (see :func:`show_table`)."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", name):
+        raise ValueError(f"table name must be a label like 'tab-linear', got {name!r}")
+    formats = dict(formats or {})
+    columns = [str(c) for c in df.columns]
+    header = ([str(df.index.name or "")] if index else []) + columns
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":--"] * len(header)) + "|"]
+    for idx, row in df.iterrows():
+        cells = [_cell(idx, float_format)] if index else []
+        for col, value in zip(df.columns, row):
+            cells.append(_cell(value, formats.get(str(col), float_format)))
+        lines.append("| " + " | ".join(cells) + " |")
+    table = "\n".join(lines)
+    return f"```{{table}} {caption}\n:name: {name}\n\n{table}\n```\n"
+
+
 def show_table(
     df,
     name: str,
@@ -375,30 +400,13 @@ def show_table(
     float_format: str = ".3g",
     formats: Mapping[str, str] | None = None,
     index: bool = True,
-):
+) -> None:
     """Display a pandas DataFrame as a numbered, captioned table labelled ``name``.
 
     The output is a MyST ``{table}`` directive (the book renders Markdown outputs as MyST), so
-    the table gets a number and ``{numref}`name``` refers to it. Use a ``remove-input`` tag on
-    the cell. Numbers are formatted here (``formats`` per column, else ``float_format``), which
-    also keeps the stored output stable for nbval.
+    the table gets a number and ``{numref}`name``` refers to it. Tag the cell ``remove-input``.
+    Numbers are formatted here (``formats`` per column, e.g. ``{"error": ".2%"}``, else
+    ``float_format``; NaN shows as "-"), which also keeps the stored output stable for nbval.
     """
-    if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", name):
-        raise ValueError(f"table name must be a label like 'tab-linear', got {name!r}")
-    formats = dict(formats or {})
-    columns = [str(c) for c in df.columns]
-    header = ([str(df.index.name or "")] if index else []) + columns
-    body = []
-    for idx, row in df.iterrows():
-        cells = [_cell(idx, float_format)] if index else []
-        for col, value in zip(df.columns, row):
-            cells.append(_cell(value, formats.get(str(col), float_format)))
-        body.append(cells)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":--"] * len(header)) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    table = "\n".join(lines)
-    markdown = f"```{{table}} {caption}\n:name: {name}\n\n{table}\n```\n"
-    plain = f"Table {name}: {caption}\n{table}"
-    obj = _MarkdownTable(markdown, plain)
-    _display(obj)
-    return obj
+    markdown = table_markdown(df, name, caption, float_format, formats, index)
+    _display(_MarkdownTable(markdown, markdown))

@@ -1,0 +1,633 @@
+"""Build the book: execute the Jupytext chapters with papermill, then render them with Jupyter Book.
+
+Run from the repository root (the Makefile does)::
+
+    python -m symdp.bookbuild book [--profile paper|ci] [--only 01_problem,05_linear] [--jobs 2]
+    python -m symdp.bookbuild chapter 05_linear [--profile paper] [--params "N=256 nu=1.2"]
+    python -m symdp.bookbuild refresh-references [--jobs 2]
+    python -m symdp.bookbuild check-params 05_linear --params "N=256"
+
+``book`` executes every chapter of ``_toc.yml`` (``book/NN_slug.md``, converted with jupytext)
+with papermill at the chosen profile into ``_build/executed/NN_slug.ipynb``; an execution is
+reused while its cache key (chapter source, parameters, symdp sources) is unchanged. Each
+execution writes a JSON sidecar (profile, parameters, wall time, versions, CPU). Then a source tree
+is staged in ``_build/src`` (configuration, bibliography, the executed notebooks, not the ``.md``
+twins, and a generated "Execution statistics" page) and ``jupyter-book build -W`` renders it into
+``_build/html``; Jupyter Book never executes anything itself.
+
+``chapter`` reruns one chapter with new parameter values (Python literals) and rebuilds the book
+with the other chapters' latest executions (executing those that have none). A parameter the
+chapter's ``parameters`` cell does not define is an error (exit status 2, one line naming it).
+
+``refresh-references`` executes every chapter at the ``ci`` profile into ``tests/notebooks/``: the
+reference notebooks that nbval (``make test``) re-executes and compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BuildError",
+    "UsageError",
+    "toc_entries",
+    "toc_chapters",
+    "check_toc",
+    "chapter_notebook",
+    "chapter_parameters",
+    "parse_params",
+    "validate_params",
+    "cache_key",
+    "execute_chapter",
+    "build_book",
+    "main",
+]
+
+KERNEL_NAME = "symdp-book"  # a kernelspec pointing at this interpreter, installed in sys.prefix
+GENERATED = {"book/execution_statistics"}  # toc entries written by the build, not in the repo
+CHAPTER_RE = re.compile(r"^book/(\d\d_[a-z0-9_]+)$")
+INJECTED_TAG = "injected-parameters"
+PACKAGES = ["symdp", "torch", "numpy", "scipy", "matplotlib", "pandas", "papermill", "jupytext",
+            "jupyter-book", "myst-nb", "sphinx", "ipykernel"]
+
+
+class UsageError(Exception):
+    """Bad input from the command line (exit status 2)."""
+
+
+class BuildError(Exception):
+    """The build cannot go on (exit status 1)."""
+
+
+# --------------------------------------------------------------------------------------------
+# The table of contents and the chapters
+
+
+def toc_entries(root: Path) -> list[str]:
+    """Every ``file:`` of ``_toc.yml`` in reading order, the root first (e.g. ``book/index``)."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    out = [toc["root"]]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                out.append(node["file"])
+            for key in ("parts", "chapters", "sections"):
+                for child in node.get(key, []) or []:
+                    walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return [re.sub(r"\.(md|ipynb)$", "", e) for e in out]
+
+
+def toc_chapters(root: Path) -> list[str]:
+    """The chapter stems listed in the toc, in order (``["01_problem", ...]``)."""
+    return [m.group(1) for e in toc_entries(root) if (m := CHAPTER_RE.match(e))]
+
+
+def present_chapters(root: Path) -> list[str]:
+    """The chapter stems that have a ``book/NN_slug.md``, sorted."""
+    return sorted(p.stem for p in (root / "book").glob("[0-9][0-9]_*.md"))
+
+
+def check_toc(root: Path, only: list[str] | None = None) -> None:
+    """Fail, naming the entry, if a toc entry (restricted to ``only`` chapters) has no source."""
+    for entry in toc_entries(root):
+        if entry in GENERATED:
+            continue
+        m = CHAPTER_RE.match(entry)
+        if m and only is not None and m.group(1) not in only:
+            continue
+        if m:
+            for ext in (".md", ".ipynb"):
+                if not (root / f"{entry}{ext}").exists():
+                    raise BuildError(
+                        f"_toc.yml lists {entry} but {entry}{ext} does not exist "
+                        "(every chapter is a paired book/NN_slug.md + book/NN_slug.ipynb)"
+                    )
+        elif not any((root / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")):
+            raise BuildError(f"_toc.yml lists {entry} but {entry}.md does not exist")
+    if only is not None:
+        listed = set(toc_chapters(root))
+        for name in only:
+            if name not in listed:
+                raise UsageError(f"chapter {name!r} is not in _toc.yml (chapters: "
+                                 f"{', '.join(sorted(listed))})")
+
+
+def chapter_notebook(root: Path, chapter: str):
+    """The chapter's notebook as jupytext reads it from ``book/<chapter>.md``."""
+    import jupytext
+
+    path = root / "book" / f"{chapter}.md"
+    if not path.exists():
+        raise UsageError(f"no chapter {chapter!r}: {path.relative_to(root)} does not exist")
+    return jupytext.read(path)
+
+
+def chapter_parameters(nb) -> list[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (in order)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            names: list[str] = []
+            for node in ast.parse(cell.source).body:
+                targets = []
+                if isinstance(node, ast.Assign):
+                    targets = node.targets
+                elif isinstance(node, ast.AnnAssign):
+                    targets = [node.target]
+                for t in targets:
+                    if isinstance(t, ast.Name) and t.id not in names:
+                        names.append(t.id)
+            return names
+    raise BuildError("the chapter has no code cell tagged 'parameters'")
+
+
+_ASSIGN_RE = re.compile(r"\s+(?=[A-Za-z_][A-Za-z0-9_]*\s*=)")
+
+
+def parse_params(text: str | None) -> dict[str, Any]:
+    """``"N=256 nu=1.2 arch='relu' Ns=[64, 128]"`` -> dict; values are Python literals."""
+    out: dict[str, Any] = {}
+    text = (text or "").strip()
+    if not text:
+        return out
+    for piece in _ASSIGN_RE.split(text):
+        name, sep, value = piece.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise UsageError(f"cannot read {piece!r} in PARAMS: write name=value pairs, "
+                             'e.g. PARAMS="N=256 nu=1.2"')
+        try:
+            out[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise UsageError(
+                f"value of {name} is not a Python literal: {value!r} (quote strings: "
+                f"{name}='{value}')"
+            ) from None
+        if name in out and list(out).count(name) > 1:  # pragma: no cover - dicts keep one key
+            raise UsageError(f"{name} given twice in PARAMS")
+    return out
+
+
+def validate_params(root: Path, chapter: str, params: dict[str, Any]) -> list[str]:
+    """Raise UsageError naming the first parameter the chapter does not define."""
+    names = chapter_parameters(chapter_notebook(root, chapter))
+    for name in params:
+        if name not in names:
+            raise UsageError(
+                f"chapter {chapter} has no parameter {name!r} (its parameters: {', '.join(names)})"
+            )
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# Execution
+
+
+def _sha(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(hashlib.sha256(p).digest())
+    return h.hexdigest()
+
+
+def symdp_hash(root: Path) -> str:
+    """Hash of the package sources a chapter depends on (the build tool itself excluded)."""
+    files = sorted(p for p in (root / "symdp").rglob("*.py") if p.name != "bookbuild.py")
+    return _sha(*[str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() for p in files])
+
+
+def cache_key(root: Path, chapter: str, params: dict[str, Any]) -> str:
+    """Chapter source + parameters + symdp sources."""
+    src = (root / "book" / f"{chapter}.md").read_bytes()
+    return _sha(src, json.dumps(params, sort_keys=True, default=repr).encode(),
+                symdp_hash(root).encode())
+
+
+def ensure_kernel() -> str:
+    """Install (once) a kernelspec that runs this interpreter, so chapters run in this venv."""
+    spec_dir = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (symdp)",
+        "language": "python",
+    }
+    path = spec_dir / "kernel.json"
+    if not path.exists() or json.loads(path.read_text()) != spec:
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(spec, indent=1))
+    return KERNEL_NAME
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _cpu() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"model": model, "cores": os.cpu_count(), "platform": platform.platform()}
+
+
+def clean_notebook(nb, chapter_nb) -> None:
+    """Drop papermill's and jupytext's volatile metadata; restore the chapter's kernelspec."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = chapter_nb.metadata.get(
+        "kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+
+
+def _setup_output(nb) -> dict | None:
+    """The resolved parameters that symdp.chapters.setup() recorded in its output's metadata."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {}).get("symdp_setup")
+            if meta:
+                return dict(meta)
+    return None
+
+
+def _first_error(nb) -> str:
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"cell {i}: {out.get('ename')}: {out.get('evalue')}"
+    return "unknown error"
+
+
+@dataclass
+class Job:
+    root: str
+    chapter: str
+    params: dict
+    output: str  # notebook written here
+    sidecar: str | None  # JSON statistics written here (None: no sidecar)
+    key: str | None
+
+
+def execute_chapter(job: Job) -> dict:
+    """Convert ``book/<chapter>.md`` with jupytext, execute it with papermill, clean, record."""
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    root = Path(job.root)
+    chapter_nb = chapter_notebook(root, job.chapter)
+    out = Path(job.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    source = out.with_suffix(".source.ipynb")
+    jupytext.write(chapter_nb, source, fmt="ipynb")
+    kernel = ensure_kernel()
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    error = None
+    try:
+        pm.execute_notebook(
+            str(source), str(out), parameters=job.params, kernel_name=kernel,
+            cwd=str(root / "book"), progress_bar=False, log_output=False,
+        )
+    except pm.PapermillExecutionError:
+        error = _first_error(nbformat.read(out, as_version=4))
+    finally:
+        source.unlink(missing_ok=True)
+    wall = time.perf_counter() - t0
+    nb = nbformat.read(out, as_version=4)
+    clean_notebook(nb, chapter_nb)
+    nbformat.write(nb, out)
+    stats = {
+        "chapter": job.chapter,
+        "profile": job.params.get("profile"),
+        "parameters": job.params,
+        "resolved": _setup_output(nb),
+        "wall_seconds": round(wall, 2),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "cpu": _cpu(),
+        "torch_threads": 1,
+        "cache_key": job.key,
+        "error": error,
+    }
+    if job.sidecar:
+        Path(job.sidecar).write_text(json.dumps(stats, indent=1, default=repr))
+    return stats
+
+
+def _run_jobs(jobs: list[Job], n_workers: int) -> list[dict]:
+    for job in jobs:
+        print(f"executing {job.chapter} with {_fmt_params(job.params)}", flush=True)
+    if n_workers <= 1 or len(jobs) <= 1:
+        results = []
+        for job in jobs:
+            results.append(execute_chapter(job))
+            _report(results[-1])
+        return results
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+        results = []
+        for stats in pool.map(execute_chapter, jobs):
+            _report(stats)
+            results.append(stats)
+        return results
+
+
+def _report(stats: dict) -> None:
+    status = f"FAILED ({stats['error']})" if stats["error"] else "done"
+    print(f"  {stats['chapter']}: {status} in {stats['wall_seconds']:.1f} s", flush=True)
+
+
+def _fmt_params(params: dict) -> str:
+    return " ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def _raise_failures(results: list[dict], where: str) -> None:
+    failed = [r for r in results if r["error"]]
+    if failed:
+        lines = [f"{r['chapter']} failed at {r['error']} (see {where}/{r['chapter']}.ipynb)"
+                 for r in failed]
+        raise BuildError("; ".join(lines))
+
+
+# --------------------------------------------------------------------------------------------
+# Staging and rendering
+
+
+def _chapter_title(root: Path, chapter: str) -> str:
+    for line in (root / "book" / f"{chapter}.md").read_text().splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return chapter
+
+
+def _stage(root: Path, executed: Path, chapters: list[str], only: list[str] | None) -> Path:
+    import nbformat
+    import yaml
+
+    src = root / "_build" / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "book").mkdir(parents=True)
+    shutil.copy2(root / "_config.yml", src / "_config.yml")
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    if only is not None:
+        toc = _filter_toc(toc, {f"book/{c}" for c in toc_chapters(root) if c not in only})
+    (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    chapter_re = re.compile(r"^\d\d_[a-z0-9_]+\.(md|ipynb)$")
+    for path in (root / "book").iterdir():
+        if path.name.startswith(".") or path.name == "_build" or chapter_re.match(path.name):
+            continue  # the chapters come from their executions, never from the .md twins
+        if path.is_dir():
+            shutil.copytree(path, src / "book" / path.name,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        else:
+            shutil.copy2(path, src / "book" / path.name)
+    for chapter in chapters:
+        nb = nbformat.read(executed / f"{chapter}.ipynb", as_version=4)
+        for cell in nb.cells:
+            tags = cell.metadata.get("tags", [])
+            # Readers see the resolved parameter table (setup's output), not the raw cells.
+            if ("parameters" in tags or INJECTED_TAG in tags) and "remove-cell" not in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
+        nbformat.write(nb, src / "book" / f"{chapter}.ipynb")
+    stats = []
+    for chapter in chapters:
+        sidecar = executed / f"{chapter}.json"
+        stats.append(json.loads(sidecar.read_text()) if sidecar.exists() else {"chapter": chapter})
+    (src / "book" / "execution_statistics.md").write_text(_statistics_page(root, stats))
+    return src
+
+
+def _filter_toc(node: Any, drop: set[str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k in ("parts", "chapters", "sections") and isinstance(v, list):
+                kept = [_filter_toc(c, drop) for c in v
+                        if not (isinstance(c, dict) and c.get("file") in drop)]
+                out[k] = kept
+            else:
+                out[k] = v
+        return out
+    return node
+
+
+def _statistics_page(root: Path, stats: list[dict]) -> str:
+    lines = [
+        "# Execution statistics",
+        "",
+        "Every chapter of this book was executed by papermill before the book was rendered; the "
+        "pages show exactly those executions. This page is generated by the build "
+        "(`symdp/bookbuild.py`) from each execution's record.",
+        "",
+        "| Chapter | Profile | Parameters set | Run time (s) | Executed (UTC) |",
+        "|:--|:--|:--|--:|:--|",
+    ]
+    for s in stats:
+        ch = s["chapter"]
+        params = {k: v for k, v in (s.get("parameters") or {}).items() if k != "profile"}
+        given = ", ".join(f"`{k}={v!r}`" for k, v in params.items()) or "none (profile values)"
+        lines.append(
+            f"| {{doc}}`{_chapter_title(root, ch)} <{ch}>` | `{s.get('profile', '?')}` | {given} "
+            f"| {s.get('wall_seconds', float('nan')):.1f} | {s.get('started_utc', '?')} |"
+        )
+    lines += ["", "## Resolved parameters", ""]
+    for s in stats:
+        resolved = s.get("resolved") or {}
+        values = ", ".join(f"`{k}={v}`" for k, v in resolved.get("params", {}).items())
+        lines.append(f"- **{s['chapter']}** ({s.get('profile', '?')}): {values or 'none'}")
+    envs = {json.dumps([s.get("versions"), s.get("cpu")], sort_keys=True) for s in stats}
+    lines += ["", "## Software and hardware", ""]
+    if len(envs) > 1:
+        lines += ["The chapters were executed in more than one environment; each is listed.", ""]
+    for env in sorted(envs):
+        versions, cpu = json.loads(env)
+        if not versions:
+            continue
+        who = [s["chapter"] for s in stats
+               if json.dumps([s.get("versions"), s.get("cpu")], sort_keys=True) == env]
+        lines += [
+            f"Chapters {', '.join(who)}:",
+            "",
+            "| Component | Version |",
+            "|:--|:--|",
+            *[f"| {k} | {v} |" for k, v in versions.items()],
+            f"| CPU | {cpu['model']} ({cpu['cores']} logical cores; torch used 1 thread) |",
+            f"| Platform | {cpu['platform']} |",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _render(root: Path, src: Path, builder: str) -> Path:
+    jb = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output",
+           str(root), "--builder", builder, "-W", "-n", "--keep-going"]
+    print("rendering:", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=root)
+    if proc.returncode != 0:
+        raise BuildError(f"jupyter-book build failed (exit {proc.returncode}); see the "
+                         "warnings above (warnings are errors)")
+    out = root / "_build" / ("html" if builder == "html" else "latex")
+    print(f"book written to {out.relative_to(root)}/", flush=True)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def _chapters_for(root: Path, only: list[str] | None) -> list[str]:
+    check_toc(root, only)
+    chapters = toc_chapters(root)
+    return [c for c in chapters if only is None or c in only]
+
+
+def build_book(root: Path, profile: str = "paper", only: list[str] | None = None, jobs: int = 2,
+               builder: str = "html", target: tuple[str, dict] | None = None,
+               force: bool = False) -> Path:
+    """Execute what needs executing, stage, render. See the module docstring.
+
+    ``target=(chapter, overrides)``: rerun that chapter with ``overrides`` (the ``chapter``
+    command); the other chapters then reuse any execution they have, whatever its parameters.
+    """
+    chapters = _chapters_for(root, only)
+    executed = root / "_build" / "executed"
+    executed.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for chapter in chapters:
+        params = {"profile": profile}
+        reuse_any = False
+        if target is not None:
+            if chapter == target[0]:
+                params.update(target[1])
+            else:
+                reuse_any = True
+        key = cache_key(root, chapter, params)
+        nb_path, sidecar = executed / f"{chapter}.ipynb", executed / f"{chapter}.json"
+        if nb_path.exists() and sidecar.exists() and not (force and target is None):
+            record = json.loads(sidecar.read_text())
+            if record.get("error") is None and (reuse_any or record.get("cache_key") == key):
+                if reuse_any and record.get("cache_key") != cache_key(
+                        root, chapter, record.get("parameters", {})):
+                    print(f"note: {chapter} is shown from an execution of an older source or "
+                          "package; `make book` re-executes it", flush=True)
+                print(f"cached {chapter} ({_fmt_params(record.get('parameters', {}))})",
+                      flush=True)
+                continue
+        todo.append(Job(str(root), chapter, params, str(nb_path), str(sidecar), key))
+    results = _run_jobs(todo, jobs)
+    _raise_failures(results, "_build/executed")
+    src = _stage(root, executed, chapters, only)
+    return _render(root, src, builder)
+
+
+def refresh_references(root: Path, jobs: int = 2, only: list[str] | None = None) -> None:
+    """Execute every chapter at the ``ci`` profile into ``tests/notebooks/`` (nbval references)."""
+    chapters = _chapters_for(root, only)
+    out_dir = root / "tests" / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = [Job(str(root), c, {"profile": "ci"}, str(out_dir / f"{c}.ipynb"), None, None)
+            for c in chapters]
+    results = _run_jobs(todo, jobs)
+    _raise_failures(results, "tests/notebooks")
+    print(f"references written to {out_dir.relative_to(root)}/ ({len(results)} chapters)")
+
+
+def _split(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [t for t in re.split(r"[,\s]+", text.strip()) if t]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m symdp.bookbuild", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_book = sub.add_parser("book", help="execute (cached) and render every chapter")
+    p_book.add_argument("--profile", default="paper")
+    p_book.add_argument("--only", help="build a book of these chapters only (comma-separated)")
+    p_book.add_argument("--jobs", type=int, default=2, help="chapters executed at once")
+    p_book.add_argument("--builder", default="html", help="jupyter-book builder (html, pdflatex)")
+    p_book.add_argument("--force", action="store_true", help="re-execute even if cached")
+    p_ch = sub.add_parser("chapter", help="rerun one chapter with new parameters, rebuild")
+    p_ch.add_argument("chapter")
+    p_ch.add_argument("--profile", default="paper")
+    p_ch.add_argument("--params", default="", help='e.g. "N=256 nu=1.2" (Python literals)')
+    p_ch.add_argument("--jobs", type=int, default=2)
+    p_ch.add_argument("--builder", default="html")
+    p_ref = sub.add_parser("refresh-references", help="execute at ci into tests/notebooks/")
+    p_ref.add_argument("--jobs", type=int, default=2)
+    p_ref.add_argument("--only", help="only these chapters (comma-separated)")
+    p_chk = sub.add_parser("check-params", help="validate PARAMS for a chapter, run nothing")
+    p_chk.add_argument("chapter")
+    p_chk.add_argument("--params", default="")
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    try:
+        if not (root / "_toc.yml").exists():
+            raise UsageError(f"{root} has no _toc.yml: run from the repository root")
+        if args.command == "book":
+            build_book(root, args.profile, _split(args.only), args.jobs, args.builder,
+                       force=args.force)
+        elif args.command == "chapter":
+            chapter = args.chapter.removeprefix("book/").removesuffix(".md")
+            params = parse_params(args.params)
+            validate_params(root, chapter, params)
+            if chapter not in toc_chapters(root):
+                raise UsageError(f"chapter {chapter!r} is not listed in _toc.yml")
+            build_book(root, args.profile, None, args.jobs, args.builder,
+                       target=(chapter, params))
+        elif args.command == "refresh-references":
+            refresh_references(root, args.jobs, _split(args.only))
+        elif args.command == "check-params":
+            params = parse_params(args.params)
+            names = validate_params(root, args.chapter, params)
+            print(f"ok: {args.chapter} parameters {', '.join(names)}")
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The book's machinery: Jupytext pairs in sync, nbval references current, toc complete, the rerun
+command strict about parameters, and the chapter helpers (symdp.chapters) validating their input.
+
+The reference notebooks themselves are re-executed and compared by nbval in the same pytest run
+(`make test` passes --nbval; see tests/nbval_sanitize.cfg).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from symdp import bookbuild, chapters
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+REFS = ROOT / "tests" / "notebooks"
+CHAPTERS = bookbuild.present_chapters(ROOT)
+REFRESH = "reference stale, run make refresh-references"
+
+
+def _cells(nb) -> list[tuple[str, str, tuple]]:
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+def _code(nb, skip_injected: bool = False) -> list[str]:
+    return [c.source.strip() for c in nb.cells if c.cell_type == "code"
+            and not (skip_injected and bookbuild.INJECTED_TAG in c.metadata.get("tags", []))]
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no book/NN_slug.md chapters found"
+
+
+# (a) Jupytext pairs ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_pair_in_sync(chapter):
+    md, ipynb = BOOK / f"{chapter}.md", BOOK / f"{chapter}.ipynb"
+    assert ipynb.exists(), f"{ipynb.relative_to(ROOT)} is missing: run jupytext --sync {md.relative_to(ROOT)}"
+    a, b = _cells(jupytext.read(md)), _cells(jupytext.read(ipynb))
+    if a != b:
+        k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        drifted = max((md, ipynb), key=lambda p: p.stat().st_mtime)
+        other = ipynb if drifted == md else md
+        pytest.fail(f"{drifted.relative_to(ROOT)} drifted from its pair {other.relative_to(ROOT)} "
+                    f"(first difference at cell {k}): run jupytext --sync "
+                    f"{drifted.relative_to(ROOT)}")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_paired_notebook_committed_without_outputs(chapter):
+    nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
+    with_outputs = [i for i, c in enumerate(nb.cells)
+                    if c.cell_type == "code" and (c.outputs or c.execution_count is not None)]
+    assert not with_outputs, (f"book/{chapter}.ipynb has outputs in cells {with_outputs}: "
+                              "commit it without outputs (jupytext --to ipynb)")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_follows_the_conventions(chapter):
+    """Jupytext header, a parameters cell with profile, then setup() for this very chapter."""
+    md_text = (BOOK / f"{chapter}.md").read_text()
+    assert "formats: ipynb,md:myst" in md_text, f"book/{chapter}.md lacks the jupytext pairing header"
+    nb = jupytext.read(BOOK / f"{chapter}.md")
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 2
+    assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be tagged parameters"
+    names = bookbuild.chapter_parameters(nb)
+    assert names[0] == "profile", "the parameters cell starts with profile = \"paper\""
+    values = {t.id: ast.literal_eval(n.value) for n in ast.parse(code[0].source).body
+              if isinstance(n, ast.Assign) for t in n.targets}
+    assert values["profile"] == "paper"
+    assert all(values[n] is None for n in names[1:]), "chapter parameters default to None"
+    assert "remove-input" in code[1].metadata.get("tags", [])
+    call = next(n for n in ast.walk(ast.parse(code[1].source))
+                if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup")
+    assert ast.literal_eval(call.args[0]) == chapter, f"setup() must be called with {chapter!r}"
+    assert sorted(k.arg for k in call.keywords) == sorted(names[1:]), (
+        "setup() must receive every parameter of the parameters cell as a keyword")
+
+
+# (b) nbval references ---------------------------------------------------------------------------
+
+def test_references_match_chapters():
+    refs = sorted(p.stem for p in REFS.glob("*.ipynb"))
+    assert refs == CHAPTERS, f"tests/notebooks/ holds {refs}, the book {CHAPTERS}: {REFRESH}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_reference_is_current(chapter):
+    path = REFS / f"{chapter}.ipynb"
+    assert path.exists(), f"tests/notebooks/{chapter}.ipynb missing: {REFRESH}"
+    ref = nbformat.read(path, as_version=4)
+    src = jupytext.read(BOOK / f"{chapter}.md")
+    assert _code(ref, skip_injected=True) == _code(src), f"{chapter}: {REFRESH}"
+    injected = [c for c in ref.cells if bookbuild.INJECTED_TAG in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and 'profile = "ci"' in injected[0].source, (
+        f"{chapter}: the reference must be executed at the ci profile: {REFRESH}")
+    errors = [o for c in ref.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, f"{chapter}: the reference notebook holds an error output"
+
+
+# (c) table of contents --------------------------------------------------------------------------
+
+def test_toc_lists_exactly_the_chapters_present():
+    listed = bookbuild.toc_chapters(ROOT)
+    assert listed == sorted(listed), "_toc.yml lists the chapters out of order"
+    assert set(listed) == set(CHAPTERS), (
+        f"_toc.yml lists {sorted(set(listed) - set(CHAPTERS))} that do not exist and misses "
+        f"{sorted(set(CHAPTERS) - set(listed))}")
+
+
+def test_toc_back_matter():
+    entries = bookbuild.toc_entries(ROOT)
+    assert entries[0] == "book/index"
+    assert "book/bibliography" in entries and "book/execution_statistics" in entries
+    bookbuild.check_toc(ROOT)  # every entry has its source
+
+
+def test_missing_toc_entry_fails_clearly(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "index.md").write_text("# Index\n")
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/index\nchapters:\n  - file: book/09_missing\n")
+    with pytest.raises(bookbuild.BuildError, match="book/09_missing"):
+        bookbuild.check_toc(tmp_path)
+
+
+# (d) the rerun command --------------------------------------------------------------------------
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "symdp.bookbuild", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(not CHAPTERS, reason="no chapter")
+def test_rerun_rejects_unknown_parameter():
+    chapter = CHAPTERS[0]
+    proc = _run("chapter", chapter, "--params", "N=8 bogus_parameter=1")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bogus_parameter" in lines[0], proc.stderr
+    assert not proc.stdout.strip(), "nothing may run before the parameters are checked"
+
+
+def test_rerun_rejects_unknown_chapter_and_bad_values():
+    proc = _run("chapter", "99_nothing", "--params", "N=8")
+    assert proc.returncode == 2 and "99_nothing" in proc.stderr
+    proc = _run("check-params", CHAPTERS[0], "--params", "N=not a literal")
+    assert proc.returncode == 2 and "Python literal" in proc.stderr
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", {}),
+    ("N=256 nu=1.2", {"N": 256, "nu": 1.2}),
+    ("arch='relu' Ns=[64, 128] flag=True", {"arch": "relu", "Ns": [64, 128], "flag": True}),
+    ("x=(1,) y=None", {"x": (1,), "y": None}),
+])
+def test_parse_params(text, expected):
+    assert bookbuild.parse_params(text) == expected
+
+
+@pytest.mark.parametrize("text", ["N", "N=", "N=relu", "2N=1", "N=[1, 2"])
+def test_parse_params_rejects(text):
+    with pytest.raises(bookbuild.UsageError):
+        bookbuild.parse_params(text)
+
+
+def test_rerun_command_round_trips():
+    params = {"N": 256, "nu": 1.2, "arch": "relu", "Ns": [64, 128], "t": (1,)}
+    cmd = chapters.rerun_command("05_linear", "paper", params)
+    assert cmd.startswith("make chapter CHAPTER=05_linear PARAMS=")
+    assert bookbuild.parse_params(cmd.split('PARAMS="', 1)[1].rstrip('"')) == params
+    assert "PROFILE=ci" in chapters.rerun_command("05_linear", "ci", params)
+
+
+def test_cache_key_depends_on_parameters():
+    chapter = CHAPTERS[0]
+    k1 = bookbuild.cache_key(ROOT, chapter, {"profile": "ci"})
+    assert k1 == bookbuild.cache_key(ROOT, chapter, {"profile": "ci"})
+    assert k1 != bookbuild.cache_key(ROOT, chapter, {"profile": "paper"})
+    assert k1 != bookbuild.cache_key(ROOT, chapter, {"profile": "ci", "N": 8})
+
+
+# symdp.chapters ---------------------------------------------------------------------------------
+
+PROFILES = {"paper": {"N": 128, "seeds": 10}, "ci": {"N": 32, "seeds": 2}}
+
+
+def test_setup_resolves_profile_values():
+    import torch
+
+    cfg = chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=5)
+    assert (cfg.N, cfg.seeds, cfg.profile, cfg.chapter) == (32, 5, "ci", "05_linear")
+    assert cfg.overrides == ("seeds",)
+    assert torch.get_num_threads() == 1
+    assert cfg.command == 'make chapter CHAPTER=05_linear PROFILE=ci PARAMS="N=32 seeds=5"'
+    with pytest.raises(AttributeError, match="nu"):
+        cfg.nu
+    with pytest.raises(Exception):
+        cfg.profile = "paper"  # frozen
+
+
+def test_setup_seeds_everything():
+    import random
+
+    import numpy as np
+    import torch
+
+    chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=None)
+    a = (np.random.rand(), torch.rand(1).item(), random.random())
+    chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=None)
+    assert a == (np.random.rand(), torch.rand(1).item(), random.random())
+
+
+@pytest.mark.parametrize("profile, params, match", [
+    ("fast", {"N": None, "seeds": None}, "'fast'"),
+    ("ci", {"N": None, "seeds": None, "nu": None}, "'nu'"),
+    ("ci", {"N": None}, "'seeds'"),
+])
+def test_setup_rejects(profile, params, match):
+    with pytest.raises(ValueError, match=match):
+        chapters.setup("05_linear", profile, PROFILES, **params)
+
+
+def test_setup_rejects_bad_chapter_name():
+    with pytest.raises(ValueError, match="NN_slug"):
+        chapters.setup("linear", "ci", PROFILES, N=None, seeds=None)
+
+
+def test_glue_rounds():
+    chapters.glue("t-a", 0.123456789)
+    chapters.glue("t-b", 1234567, ",d")
+    chapters.glue("t-c", 0.01234, ".1%")
+    chapters.glue("t-d", "relu")
+    assert {k: v for k, v in chapters.glued().items() if k.startswith("t-")} == {
+        "t-a": "0.1235", "t-b": "1,234,567", "t-c": "1.2%", "t-d": "relu"}
+    with pytest.raises(TypeError):
+        chapters.glue("t-e", [1, 2])
+
+
+def test_glued_text_survives_myst_nb_parsing():
+    from myst_nb.core.variables import format_plain_text
+
+    assert format_plain_text(repr(chapters._Text("0.900")), "s") == "0.900"
+
+
+def test_show_table_is_a_numbered_myst_table():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"err": [0.012345, float("nan")], "arch": ["relu", "a|b"]},
+                      index=pd.Index([2, 4], name="N"))
+    md = chapters.table_markdown(df, "tab-x", "A caption.", formats={"err": ".2%"})
+    assert md.splitlines() == [
+        "```{table} A caption.", ":name: tab-x", "",
+        "| N | err | arch |", "|:--|:--|:--|", "| 2 | 1.23% | relu |", "| 4 | - | a\\|b |", "```"]
+    with pytest.raises(ValueError):
+        chapters.table_markdown(df, "bad name", "c")
+
+
+def test_statistics_page_lists_every_chapter():
+    stats = [{"chapter": CHAPTERS[0], "profile": "ci", "parameters": {"profile": "ci", "N": 8},
+              "resolved": {"params": {"N": "8"}}, "wall_seconds": 1.5,
+              "started_utc": "2025-01-01T00:00:00+00:00",
+              "versions": {"python": "3.11", "torch": "2"},
+              "cpu": {"model": "cpu", "cores": 2, "platform": "linux"}}]
+    page = bookbuild._statistics_page(ROOT, stats)
+    assert page.startswith("# Execution statistics")
+    assert f"<{CHAPTERS[0]}>" in page and "`N=8`" in page and "| torch | 2 |" in page
