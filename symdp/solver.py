@@ -216,7 +216,8 @@ def solve(
             keep = torch.linspace(0, train.shape[0] - 1, config.train_points).round().long()
         train = train[keep.to(device)]
 
-    opt = torch.optim.Adam(policy.parameters(), lr=config.lr)
+    # foreach: one fused kernel per parameter group instead of a loop (CPU default is off)
+    opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)
     n_train = train.shape[0]
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     check_every = max(1, steps_per_epoch // config.checks_per_epoch)
