@@ -231,7 +231,8 @@ def ensure_kernel() -> str:
     """Install (once) a kernelspec that runs this interpreter, so chapters run in this venv."""
     spec_dir = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "--log-level=ERROR", "-f",
+                 "{connection_file}"],
         "display_name": "Python 3 (symdp)",
         "language": "python",
     }
@@ -495,15 +496,20 @@ def _statistics_page(root: Path, stats: list[dict]) -> str:
 
 
 def _render(root: Path, src: Path, builder: str) -> Path:
+    # A fresh Sphinx environment every time: the staged tree is rewritten on each build anyway,
+    # and stale pages or labels of an earlier build must not survive into this one.
+    out = root / "_build" / ("html" if builder == "html" else "latex")
+    for stale in (root / "_build" / ".doctrees", out):
+        if stale.exists():
+            shutil.rmtree(stale)
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output",
-           str(root), "--builder", builder, "-W", "-n", "--keep-going"]
+           str(root), "--builder", builder, "-W", "-n", "--keep-going", "-q"]
     print("rendering:", " ".join(cmd), flush=True)
     proc = subprocess.run(cmd, cwd=root)
     if proc.returncode != 0:
         raise BuildError(f"jupyter-book build failed (exit {proc.returncode}); see the "
                          "warnings above (warnings are errors)")
-    out = root / "_build" / ("html" if builder == "html" else "latex")
     print(f"book written to {out.relative_to(root)}/", flush=True)
     return out
 
