@@ -52,6 +52,7 @@ __all__ = [
     "check_toc",
     "chapter_notebook",
     "chapter_parameters",
+    "chapter_profiles",
     "parse_params",
     "validate_params",
     "cache_key",
@@ -165,6 +166,25 @@ def chapter_parameters(nb) -> list[str]:
     raise BuildError("the chapter has no code cell tagged 'parameters'")
 
 
+def chapter_profiles(nb) -> list[str] | None:
+    """Profile names of the chapter's ``setup(chapter, profile, {...}, ...)`` call, if literal."""
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "setup(" not in cell.source:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            return None
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup"
+                    and len(node.args) >= 3):
+                try:
+                    return list(ast.literal_eval(node.args[2]))
+                except ValueError:
+                    return None
+    return None
+
+
 _ASSIGN_RE = re.compile(r"\s+(?=[A-Za-z_][A-Za-z0-9_]*\s*=)")
 
 
@@ -192,14 +212,21 @@ def parse_params(text: str | None) -> dict[str, Any]:
     return out
 
 
-def validate_params(root: Path, chapter: str, params: dict[str, Any]) -> list[str]:
-    """Raise UsageError naming the first parameter the chapter does not define."""
-    names = chapter_parameters(chapter_notebook(root, chapter))
+def validate_params(root: Path, chapter: str, params: dict[str, Any],
+                    profile: str | None = None) -> list[str]:
+    """Raise UsageError naming the first parameter (or the profile) the chapter does not have."""
+    nb = chapter_notebook(root, chapter)
+    names = chapter_parameters(nb)
     for name in params:
         if name not in names:
             raise UsageError(
                 f"chapter {chapter} has no parameter {name!r} (its parameters: {', '.join(names)})"
             )
+    profile = params.get("profile", profile)
+    profiles = chapter_profiles(nb)
+    if profile is not None and profiles is not None and profile not in profiles:
+        raise UsageError(f"chapter {chapter} has no profile {profile!r} (its profiles: "
+                         f"{', '.join(profiles)})")
     return names
 
 
@@ -615,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "chapter":
             chapter = args.chapter.removeprefix("book/").removesuffix(".md")
             params = parse_params(args.params)
-            validate_params(root, chapter, params)
+            validate_params(root, chapter, params, args.profile)
             if chapter not in toc_chapters(root):
                 raise UsageError(f"chapter {chapter!r} is not listed in _toc.yml")
             build_book(root, args.profile, None, args.jobs, args.builder,

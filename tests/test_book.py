@@ -151,6 +151,18 @@ def test_rerun_rejects_unknown_parameter():
     assert not proc.stdout.strip(), "nothing may run before the parameters are checked"
 
 
+def test_rerun_rejects_unknown_profile():
+    proc = _run("chapter", CHAPTERS[0], "--profile", "bogus_profile")
+    assert proc.returncode == 2 and "bogus_profile" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_paper_and_ci_profiles(chapter):
+    profiles = bookbuild.chapter_profiles(jupytext.read(BOOK / f"{chapter}.md"))
+    assert profiles is not None, f"{chapter}: setup()'s profile table must be a literal dict"
+    assert {"paper", "ci"} <= set(profiles), f"{chapter}: profiles {profiles}"
+
+
 def test_rerun_rejects_unknown_chapter_and_bad_values():
     proc = _run("chapter", "99_nothing", "--params", "N=8")
     assert proc.returncode == 2 and "99_nothing" in proc.stderr
