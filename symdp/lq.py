@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from .params import ModelParams
 
@@ -160,6 +159,8 @@ def riccati_equilibrium(params: ModelParams, guess=(0.05, -0.05)) -> LinearPolic
     :math:`\\bar X' = H_0 + (1-\\delta+H_1)\\bar X` is :math:`u = H_0 + H_1\\bar X` (no x term).
     Independent of the closed form in :func:`lq_roots`; used to check it.
     """
+
+    from scipy import optimize  # lazy: the solver must import where scipy is absent (GPU image)
 
     def gap(h: np.ndarray) -> np.ndarray:
         F = _firm_best_response(params, h[0], h[1])

@@ -1,0 +1,85 @@
+"""How time and memory grow with N: one fresh process per (N, seed) so peak memory is that run's.
+
+    .venv/bin/python benchmarks/scale.py --N 1000 10000 100000 --seeds 3 --threads 1
+
+For each N prints the median fit time (to the validation tolerance), epochs, seconds per epoch,
+the peak resident memory of the process, the policy error against the LQ solution, and the
+matmul FLOPs of one epoch next to its time (the fraction of the 1-thread matmul peak it reaches).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+
+
+def child(N: int, seed: int, threads: int, test_trajectories: int, device: str) -> None:
+    from symdp import ModelParams, SolverConfig, solve
+
+    r = solve(ModelParams(N=N), "relu", SolverConfig(seed=seed, threads=threads, device=device,
+                                                    test_trajectories=test_trajectories))
+    out = r.summary()
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    out["seconds_per_epoch"] = r.fit_seconds / max(r.epochs, 1e-9)
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--N", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--test-trajectories", type=int, default=32)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--child", nargs=2, type=int, metavar=("N", "SEED"), help=argparse.SUPPRESS)
+    ap.add_argument("--json", help="also write the rows to this file")
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child, args.threads, args.test_trajectories, args.device)
+        return
+
+    import torch
+    from bench_solve import flops_per_step, matmul_gflops
+
+    torch.set_num_threads(args.threads)
+    peak = matmul_gflops()
+    print(f"machine: {args.threads}-thread float32 matmul {peak:.1f} GFLOP/s")
+    rows = []
+    for N in args.N:
+        runs = []
+        for seed in range(args.seeds):
+            cmd = [sys.executable, __file__, "--child", str(N), str(seed), "--threads",
+                   str(args.threads), "--test-trajectories", str(args.test_trajectories),
+                   "--device", args.device]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        train_flops, val_flops = flops_per_step(N, "relu", 16, 512)
+        epoch_flops = 64 * train_flops + 4 * val_flops  # default: 64 steps and 4 checks an epoch
+        med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
+        row = {"N": N, "successes": sum(r["success"] for r in runs), "seeds": args.seeds,
+               "median_fit_seconds": med("fit_seconds"), "median_epochs": med("epochs"),
+               "median_seconds_per_epoch": med("seconds_per_epoch"),
+               "max_peak_rss_gb": max(r["peak_rss_gb"] for r in runs),
+               "median_policy_rel_error": statistics.median(
+                   r["policy_rel_error"] for r in runs if r["policy_rel_error"] is not None),
+               "gflop_per_epoch": epoch_flops / 1e9,
+               "runs": runs}
+        row["gflops_rate"] = row["gflop_per_epoch"] / row["median_seconds_per_epoch"]
+        rows.append(row)
+        print(f"N={N:>8}  success {row['successes']}/{args.seeds}  fit {row['median_fit_seconds']:7.2f} s  "
+              f"epochs {row['median_epochs']:5.2f}  {row['median_seconds_per_epoch']:6.3f} s/epoch  "
+              f"peak RSS {row['max_peak_rss_gb']:.2f} GB  policy error "
+              f"{100 * row['median_policy_rel_error']:.3f}%  {row['gflop_per_epoch']:.2f} GFLOP/epoch "
+              f"-> {row['gflops_rate']:.2f} GFLOP/s ({100 * row['gflops_rate'] / peak:.0f}% of peak)",
+              flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
