@@ -109,3 +109,12 @@ def test_train_points_subsamples_the_grid():
 def test_solver_config_validation(kw, name):
     with pytest.raises(ValueError, match=f"^{name}"):
         SolverConfig(**kw)
+
+
+def test_progress_bar_reports_on_stderr_only_when_asked(capsys):
+    cfg = SolverConfig(max_epochs=1, test_trajectories=4, threads=1)
+    solve(ModelParams(N=16), "identity", cfg, progress=False)
+    assert capsys.readouterr().err == ""
+    solve(ModelParams(N=16), "identity", cfg, progress=True)
+    err = capsys.readouterr().err
+    assert "fit" in err and "tol" in err
