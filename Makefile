@@ -6,8 +6,12 @@
 #   make chapter CHAPTER=05_linear PARAMS="N=256 nu=1.2"
 #                                      rerun one chapter with new values (Python literals) and
 #                                      rebuild the HTML; an unknown parameter is an error (exit 2)
+#   make pdf                           the whole book as a PDF: _build/latex/symdp-book.pdf
+#                                      (same PROFILE/ONLY as book; reuses the executed chapters;
+#                                      installs the Debian TeX packages it needs if missing)
 #   make refresh-references            re-execute every chapter at ci into tests/notebooks/
-#   make test                          ci book + unit tests + nbval against tests/notebooks/
+#   make test                          ci book + unit tests + nbval against tests/notebooks/ +
+#                                      the browser tests (headless Chromium on _build/html)
 #   make unit                          unit tests only (no notebook execution)
 PYTHON ?= python3
 VENV := .venv
@@ -22,7 +26,13 @@ PARAMS ?=
 export PARAMS ONLY
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup test unit nbval book chapter refresh-references clean
+# Debian packages of `make pdf`: Jupyter Book's LaTeX builder runs xelatex through latexmk, with
+# FreeSerif/FreeSans/FreeMono (Sphinx's xelatex fonts).
+TEX_DEBS := latexmk texlive-xetex texlive-latex-recommended texlive-latex-extra \
+	texlive-fonts-recommended fonts-freefont-otf
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup test unit nbval book pdf tex chapter refresh-references clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +45,23 @@ setup: $(STAMP)
 book: $(STAMP)
 	$(PY) -m symdp.bookbuild book --profile $(PROFILE) --jobs $(JOBS) --only "$$ONLY"
 
+pdf: $(STAMP) tex
+	$(PY) -m symdp.bookbuild book --profile $(PROFILE) --jobs $(JOBS) --only "$$ONLY" --builder pdflatex
+
+# Installs the TeX packages that are missing (Debian/Ubuntu; apt-get, through sudo unless root).
+tex:
+	@if command -v dpkg-query >/dev/null; then \
+	  missing=$$(for p in $(TEX_DEBS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing TeX packages:" $$missing; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+	      -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	elif ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null; then \
+	  echo "error: make pdf needs xelatex and latexmk (TeX Live: $(TEX_DEBS))" >&2; exit 1; \
+	fi
+
 chapter: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo 'error: name the chapter: make chapter CHAPTER=05_linear PARAMS="N=256 nu=1.2"' >&2; exit 2; }
 	$(PY) -m symdp.bookbuild chapter $(CHAPTER) --profile $(PROFILE) --jobs $(JOBS) --params "$$PARAMS"
@@ -43,10 +70,12 @@ refresh-references: $(STAMP)
 	$(PY) -m symdp.bookbuild refresh-references --jobs $(JOBS) --only "$$ONLY"
 
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
-# the unit tests and nbval, which re-executes tests/notebooks/*.ipynb and compares the outputs.
+# the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:
+# headless Chromium) and nbval, which re-executes tests/notebooks/*.ipynb and compares the
+# outputs. SYMDP_REQUIRE_BOOK=1: a missing book or Chromium fails those tests instead of skipping.
 test: $(STAMP)
 	$(PY) -m symdp.bookbuild book --profile ci --jobs $(JOBS)
-	$(PY) -m pytest tests $(NBVAL)
+	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests $(NBVAL)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests

@@ -8,8 +8,10 @@ The reference notebooks themselves are re-executed and compared by nbval in the 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import jupytext
@@ -286,3 +288,50 @@ def test_statistics_page_lists_every_chapter():
     page = bookbuild._statistics_page(ROOT, stats)
     assert page.startswith("# Execution statistics")
     assert f"<{CHAPTERS[0]}>" in page and "`N=8`" in page and "| torch | 2 |" in page
+
+
+# Citation: CITATION.cff and the BibTeX on the first page ----------------------------------------
+
+def _bibtex_entries(text: str) -> dict[str, dict[str, str]]:
+    """``{key: {field: value}}`` of simple BibTeX entries (one level of nested braces)."""
+    out = {}
+    for m in re.finditer(r"@(\w+)\{([^,\s]+),(.*?)\n\}", text, re.S):
+        fields = {k.lower(): " ".join(v.split()) for k, v in
+                  re.findall(r"(\w+)\s*=\s*\{((?:[^{}]|\{[^{}]*\})*)\}", m.group(3))}
+        out[m.group(2)] = {"type": m.group(1).lower(), **fields}
+    return out
+
+
+def test_first_page_bibtex_is_the_bibliography_entry():
+    """book/index.md shows the paper's and the deck's BibTeX exactly as references.bib has them."""
+    blocks = re.findall(r"```bibtex\n(.*?)```", (BOOK / "index.md").read_text(), re.S)
+    shown = _bibtex_entries("\n".join(blocks))
+    bib = _bibtex_entries((BOOK / "references.bib").read_text())
+    assert {"kahou2021symmetry", "kahou2025deck"} <= set(shown)
+    for key, entry in shown.items():
+        assert entry == bib[key], f"{key}: the first page and references.bib differ"
+
+
+def test_citation_cff():
+    import yaml
+
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0"
+    for key in ("message", "title", "authors", "type", "version", "license", "repository-code"):
+        assert cff.get(key), f"CITATION.cff lacks {key}"
+    assert cff["repository-code"] == yaml.safe_load((ROOT / "_config.yml").read_text())[
+        "repository"]["url"], "CITATION.cff repository-code and _config.yml repository.url differ"
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert cff["version"] == meta["version"] and cff["license"] == meta["license"]
+    # The preferred citation is the deck's paper, as in references.bib.
+    bib = _bibtex_entries((BOOK / "references.bib").read_text())
+    paper, deck = bib["kahou2021symmetry"], bib["kahou2025deck"]
+    pref = cff["preferred-citation"]
+    assert pref["type"] == "report" and pref["title"] == paper["title"]
+    assert str(pref["number"]) == paper["number"] and str(pref["year"]) == paper["year"]
+    assert pref["institution"]["name"] == paper["institution"]
+    families = [a["family-names"] for a in pref["authors"]]
+    assert families == ["Ebrahimi Kahou", "Fernández-Villaverde", "Perla", "Sood"]
+    (slides,) = [r for r in cff["references"] if r["type"] == "slides"]
+    assert slides["title"] == deck["title"] and str(slides["year"]) == deck["year"]
+    assert [a["family-names"] for a in slides["authors"]] == families
