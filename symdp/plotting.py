@@ -62,6 +62,144 @@ def lq_equilibrium_paths(
     return fig
 
 
+# --- Chapter 5 (the linear case) and chapter 6 (scaling in N) ---------------------------------
+
+__all__ += ["BASELINE_LABELS", "policy_paths_vs_lq", "relative_error_bands", "scaling_in_n"]
+
+BASELINE_LABELS = {"identity": r"$\phi$(Identity)", "moments": r"$\phi$(Moments)",
+                   "relu": r"$\phi$(ReLU)"}
+
+
+def _row_of_panels(n: int, width: float = 3.2, height: float = 3.3, sharey: bool = True):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), sharey=sharey,
+                             constrained_layout=True, squeeze=False)
+    return fig, axes[0]
+
+
+def policy_paths_vs_lq(u, u_lq, labels=None):
+    """Deck Figure 1: investment along equilibrium paths, fitted policies against the LQ solution.
+
+    Parameters
+    ----------
+    u : mapping name -> array (paths, T + 1)
+        Investment :math:`u(X_t)` of each fitted policy along its own simulated equilibrium paths.
+    u_lq : array (paths, T + 1) or mapping name -> array
+        The LQ solution's investment along the LQ equilibrium paths with the same shocks (one
+        array shared by all panels, or one per name).
+    labels : mapping name -> str, optional
+        Panel titles (default: :data:`BASELINE_LABELS`, else the name).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per policy; each path has its own colour, solid for the network and dashed
+        black for the LQ solution on the same shocks.
+    """
+    from matplotlib.lines import Line2D
+
+    if not u:
+        raise ValueError("u is empty: nothing to plot")
+    labels = {**BASELINE_LABELS, **(labels or {})}
+    fig, axes = _row_of_panels(len(u))
+    for ax, (name, un) in zip(axes, u.items()):
+        un = np.atleast_2d(np.asarray(un, dtype=float))
+        ul = np.atleast_2d(np.asarray(u_lq[name] if isinstance(u_lq, dict) else u_lq, dtype=float))
+        if ul.shape != un.shape:
+            raise ValueError(f"u[{name!r}] has shape {un.shape} but u_lq has {ul.shape}")
+        t = np.arange(un.shape[1])
+        for k in range(un.shape[0]):
+            ax.plot(t, un[k], color=f"C{k % 7}", lw=1.8, alpha=0.85)
+            ax.plot(t, ul[k], color="k", lw=0.9, ls=(0, (3, 2)))
+        ax.set(title=labels.get(name, name), xlabel="period $t$")
+    axes[0].set_ylabel(r"investment $u(X_t)$")
+    handles = [Line2D([], [], color="0.45", lw=1.8,
+                      label="network, along its own equilibrium path (one colour per path)"),
+               Line2D([], [], color="k", lw=0.9, ls=(0, (3, 2)),
+                      label="exact LQ solution, same shocks")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2)
+    return fig
+
+
+def relative_error_bands(bands, labels=None, log: bool = True):
+    """Deck Figure 2: relative policy error along test paths, mean and percentile band by date.
+
+    Parameters
+    ----------
+    bands : mapping name -> :class:`symdp.linear_case.PathBands`
+        Summaries of :math:`|u - u_{LQ}|/|u_{LQ}|` over the test paths of each policy.
+    labels : mapping name -> str, optional
+        Panel titles (default: :data:`BASELINE_LABELS`, else the name).
+    log : bool
+        Logarithmic error axis (the band spans orders of magnitude).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per policy, errors in percent: the mean (dark blue) and the shaded band.
+    """
+    if not bands:
+        raise ValueError("bands is empty: nothing to plot")
+    labels = {**BASELINE_LABELS, **(labels or {})}
+    fig, axes = _row_of_panels(len(bands))
+    for ax, (name, b) in zip(axes, bands.items()):
+        lo, hi = b.q
+        ax.fill_between(b.t, 100 * b.lower, 100 * b.upper, color="C0", alpha=0.22, lw=0,
+                        label=f"{lo:g}th–{hi:g}th percentile")
+        ax.plot(b.t, 100 * b.mean, color="C0", lw=1.8, label=f"mean over {b.n_paths} paths")
+        ax.set(title=labels.get(name, name), xlabel="period $t$")
+        if log:
+            ax.set_yscale("log")
+    axes[0].set_ylabel(r"relative error $|u - u_{LQ}|/|u_{LQ}|$ (%)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    return fig
+
+
+def scaling_in_n(summary):
+    """Deck Figure 3: computation time and accuracy of one architecture against N.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Indexed by N, from :func:`symdp.linear_case.scaling_summary`: medians ``fit_seconds``,
+        ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their ``_lo``/``_hi``
+        quantiles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        (a) time to solution and time per epoch, with a line proportional to N through the last
+        point; (b) policy error; (c) validation MSE. Markers are medians, bars the spread.
+    """
+    if len(summary) == 0:
+        raise ValueError("summary is empty: nothing to plot")
+    N = np.asarray(summary.index, dtype=float)
+    fig, (ax_t, ax_e, ax_m) = _row_of_panels(3, width=3.3, sharey=False)
+
+    def series(ax, col, scale=1.0, **kw):
+        y = scale * summary[col].to_numpy(float)
+        lo = scale * summary[f"{col}_lo"].to_numpy(float)
+        hi = scale * summary[f"{col}_hi"].to_numpy(float)
+        ax.errorbar(N, y, yerr=[y - lo, hi - y], marker="o", ms=4, capsize=2.5, **kw)
+        return y
+
+    y = series(ax_t, "fit_seconds", color="C0", label="time to solution")
+    series(ax_t, "seconds_per_epoch", color="C1", label="time per epoch")
+    ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
+    series(ax_e, "policy_rel_error", scale=100.0, color="C0")
+    series(ax_m, "val_mse", color="C0")
+    for ax in (ax_t, ax_e, ax_m):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("firms $N$")
+    ax_t.set(ylabel="seconds (one thread)", title="(a) Computation time")
+    ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
+    ax_m.set(ylabel="validation Euler MSE", title="(c) Validation MSE")
+    ax_t.legend(loc="upper left")
+    return fig
+
+
 # --- Chapter 2 (permutation invariance) -------------------------------------------------------
 
 __all__ += ["permutation_invariance"]
