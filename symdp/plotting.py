@@ -233,7 +233,7 @@ def permutation_invariance(u_lq, paths, gaps, labels=None, floor: float = 1e-12)
     if not paths or not gaps:
         raise ValueError("paths and gaps must name at least one policy")
     labels = dict(labels or {})
-    fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(9.6, 3.7), constrained_layout=True)
+    fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(8.2, 3.5), constrained_layout=True)
     u_lq = np.asarray(u_lq, dtype=float)
     t = np.arange(len(u_lq))
     for k, (name, (u, lo, hi)) in enumerate(paths.items()):
@@ -288,7 +288,7 @@ def regression_errors(ours, deck, none_label: str = "NONE"):
 
     Ls = sorted({c for t in (ours, deck) for c in t.columns if c != none_label})
     shade = dict(zip(Ls, plt.cm.Blues(np.linspace(0.4, 0.95, max(len(Ls), 1)))))
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 4.0), sharey=True, constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(8.2, 3.8), sharey=True, constrained_layout=True)
     lines = {}
     values = []
     for ax, (title, table) in zip(axes, (("(a) symdp", ours), ("(b) the deck", deck))):
@@ -354,7 +354,7 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
     import matplotlib.pyplot as plt
 
     slopes = dict(slopes or {})
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(9.6, 3.9), constrained_layout=True)
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(8.2, 4.2), constrained_layout=True)
     N_line = np.asarray(N_line, dtype=float)
     ax_a.plot(N_line, sd_eps_line, color="C0", lw=1.6,
               label=r"Euler residual, $\sigma_\varepsilon/\sqrt{N}$")
@@ -365,7 +365,8 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
               label="measured (policy)")
     ax_a.set(xscale="log", yscale="log", xlabel="firms $N$", ylabel="standard deviation",
              title="(a) LQ policy: analytic and measured")
-    ax_a.legend(loc="upper right")
+    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+                fontsize=8)
 
     markers = ["o", "D", "s", "^"]
     for k, (label, curve) in enumerate(nonlinear.items()):
@@ -378,5 +379,6 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
     ax_b.set(xscale="log", yscale="log", xlabel="firms $N$",
              ylabel="sd of the one-draw residual",
              title=r"(b) Nonlinear policy ($\nu = 1.5$): measured")
-    ax_b.legend(loc="upper right")
+    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+                fontsize=8)
     return fig
