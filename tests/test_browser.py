@@ -32,9 +32,11 @@ from chromium_cdp import CDPError, Chromium, find_chromium
 
 WIDTH, HEIGHT = 1280, 900
 
-# Upstream and harmless, so tolerated by name: sphinx-thebe 0.3.1 (pinned by jupyter-book 1.0.4)
-# registers its inline `const THEBE_JS_URL = ...` script twice under Sphinx 7.4; the second copy
-# throws. Thebe (live code) is not used by this book. Any other JavaScript error fails the test.
+# Upstream and harmless, so tolerated by name: Sphinx 7.4 writes an inline script that an extension
+# registers after the builder starts twice (HTML builder: `_JavaScript(None, body=...)` from
+# app.add_js_file, then `_JavaScript('', body=...)` again in prepare_writing), and the second copy
+# of sphinx-thebe's `const THEBE_JS_URL = ...` throws. Thebe (live code) is off in this book. Any
+# other JavaScript error fails the test.
 KNOWN_JS_ERRORS = [re.compile(r"Identifier 'THEBE_JS_URL' has already been declared")]
 
 # Runs in the page after its load event: waits for MathJax's first typesetting pass, the images
