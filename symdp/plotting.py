@@ -260,6 +260,291 @@ def permutation_invariance(u_lq, paths, gaps, labels=None, floor: float = 1e-12)
     return fig
 
 
+# --- Chapter 7 (the nonlinear case) and chapter 8 (implicit bias) -----------------------------
+
+__all__ += ["euler_residual_bands", "policy_paths_by_nu", "grid_coverage", "sparse_grid_fits",
+            "time_iteration_cobweb", "root_selection"]
+
+_PHI_LABELS = {"identity": r"$\phi$(Identity)", "moments": r"$\phi$(Moments)",
+               "relu": r"$\phi$(ReLU)"}
+
+
+def euler_residual_bands(bands, labels=None):
+    """Deck Figure 4: Euler residuals along test paths, mean and percentile band by date.
+
+    Parameters
+    ----------
+    bands : mapping name -> :class:`symdp.linear_case.PathBands`
+        Date-by-date summaries of the (signed) residuals :math:`\\varepsilon(X_t)` over the
+        test paths of each fitted policy.
+    labels : mapping name -> str, optional
+        Panel titles (default: the phi names, else the name).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per policy, a shared residual axis: the mean (dark blue line) and the band.
+    """
+    import matplotlib.pyplot as plt
+
+    if not bands:
+        raise ValueError("bands is empty: nothing to plot")
+    labels = {**_PHI_LABELS, **(labels or {})}
+    fig, axes = plt.subplots(1, len(bands), figsize=(4.6 * len(bands), 3.5), sharey=True,
+                             constrained_layout=True, squeeze=False)
+    for ax, (name, b) in zip(axes[0], bands.items()):
+        lo, hi = b.q
+        ax.fill_between(b.t, b.lower, b.upper, color="C0", alpha=0.22, lw=0,
+                        label=f"{lo:g}th–{hi:g}th percentile")
+        ax.plot(b.t, b.mean, color="C0", lw=1.8, label=f"mean over {b.n_paths} paths")
+        ax.axhline(0.0, color="k", lw=0.8)
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+        ax.set(title=labels.get(name, name), xlabel="period $t$")
+    axes[0][0].set_ylabel(r"Euler residual $\varepsilon(X_t)$")
+    axes[0][-1].legend(loc="lower right")
+    return fig
+
+
+def policy_paths_by_nu(u, mean_X, u_lq=None):
+    """Deck Figure 5: the policy along one equilibrium path for several values of nu.
+
+    Parameters
+    ----------
+    u, mean_X : mapping nu -> array (T + 1,)
+        Investment :math:`u(X_t)` and mean capital :math:`\\bar X_t` along one path simulated
+        under the policy fitted for each nu (the same shocks for every nu).
+    u_lq : array (T + 1,), optional
+        The exact LQ policy along the nu = 1 path, drawn dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        (a) investment, (b) mean capital, one colour per nu.
+    """
+    import matplotlib.pyplot as plt
+
+    if not u:
+        raise ValueError("u is empty: nothing to plot")
+    fig, (ax_u, ax_x) = plt.subplots(1, 2, figsize=(9.6, 3.6), constrained_layout=True)
+    for k, nu in enumerate(u):
+        un = np.asarray(u[nu], dtype=float)
+        t = np.arange(len(un))
+        ax_u.plot(t, un, color=f"C{k % 7}", lw=1.7, label=rf"$\nu = {nu:g}$")
+        ax_x.plot(t, np.asarray(mean_X[nu], dtype=float), color=f"C{k % 7}", lw=1.7)
+    if u_lq is not None:
+        ul = np.asarray(u_lq, dtype=float)
+        ax_u.plot(np.arange(len(ul)), ul, color="k", lw=0.9, ls=(0, (3, 2)),
+                  label=r"LQ solution ($\nu = 1$)")
+    ax_u.set(xlabel="period $t$", ylabel=r"investment $u(X_t)$", title="(a) Policy")
+    ax_x.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$", title="(b) Mean capital")
+    ax_u.legend(loc="lower right")
+    return fig
+
+
+def grid_coverage(grid_mean, test_mean, q=(2.5, 97.5)):
+    """Where the training grid lies against the paths a fit is tested on: mean capital by date.
+
+    Parameters
+    ----------
+    grid_mean : array (paths, T + 1)
+        :math:`\\bar X_t` along the paths that form the training grid.
+    test_mean : array (paths, T + 1)
+        :math:`\\bar X_t` along the test paths (simulated under the fitted policy).
+    q : (float, float)
+        Percentiles of the bands.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel: the range of each set of paths by date (band) and its mean (line).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.0, 3.5), constrained_layout=True)
+    for k, (values, label) in enumerate([(grid_mean, "training grid"),
+                                         (test_mean, "test paths (fitted policy)")]):
+        v = np.atleast_2d(np.asarray(values, dtype=float))
+        t = np.arange(v.shape[1])
+        lo, hi = np.percentile(v, q, axis=0)
+        color = f"C{k}"
+        ax.fill_between(t, lo, hi, color=color, alpha=0.25, lw=0)
+        ax.plot(t, v.mean(0), color=color, lw=1.7, label=f"{label}, {v.shape[0]} paths")
+    ax.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def sparse_grid_fits(means, u_line, lq_stable, lq_explosive, train_means, test, labels=None):
+    """Chapter 8: networks fitted at three states, against both LQ solutions.
+
+    Parameters
+    ----------
+    means : array (M,)
+        Means :math:`m` of the states on a line through the initial state.
+    u_line : mapping name -> array (M,)
+        Each fitted policy at those states.
+    lq_stable, lq_explosive : callable
+        :math:`m \\mapsto H_0 + H_1 m` for the two LQ roots.
+    train_means : array (k,)
+        Means of the training states (marked in both panels).
+    test : mapping name -> (mean_X, rel_error)
+        Arrays of any equal shapes: the mean and the relative policy error at every test point.
+    labels : mapping name -> str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        (a) u against the mean along the line, with both LQ lines; (b) relative policy error
+        against the mean at every test point (log scale).
+    """
+    import matplotlib.pyplot as plt
+
+    if not u_line:
+        raise ValueError("u_line is empty: nothing to plot")
+    labels = dict(labels or {})
+    means = np.asarray(means, dtype=float)
+    fig, (ax_u, ax_e) = plt.subplots(1, 2, figsize=(10.0, 3.9), constrained_layout=True)
+    for k, (name, un) in enumerate(u_line.items()):
+        ax_u.plot(means, un, color=f"C{k % 7}", lw=2.2, alpha=0.8, label=labels.get(name, name))
+    # The exact lines on top: the fits lie on the stationary one almost everywhere.
+    ax_u.plot(means, lq_stable(means), color="k", lw=0.9, zorder=4,
+              label=r"LQ, stationary root $H_1^-$")
+    ax_u.plot(means, lq_explosive(means), color="k", lw=0.9, ls=(0, (3, 2)), zorder=4,
+              label=r"LQ, explosive root $H_1^+$")
+    for m in np.asarray(train_means, dtype=float):
+        ax_u.axvline(m, color="0.5", lw=0.8, ls=":")
+        ax_e.axvline(m, color="0.5", lw=0.8, ls=":")
+    lo = min(float(np.min(lq_stable(means))), float(np.min(lq_explosive(means))))
+    hi = max(float(np.max(lq_stable(means))), float(np.max(lq_explosive(means))))
+    pad = 0.1 * (hi - lo)
+    ax_u.set_ylim(lo - pad, hi + pad)
+    ax_u.set(xlabel=r"mean capital $\bar X$", ylabel=r"investment $u$",
+             title="(a) Fitted policies on a line of states")
+    ax_u.legend(loc="upper left", fontsize=8)
+    for k, (name, (m, e)) in enumerate(test.items()):
+        ax_e.scatter(np.ravel(m), np.maximum(np.ravel(e), 1e-8), s=2, color=f"C{k % 7}",
+                     alpha=0.25, lw=0, rasterized=True)
+    ax_e.set_yscale("log")
+    ax_e.set(xlabel=r"mean capital $\bar X_t$ on test paths (colours as in (a))",
+             ylabel=r"$|u - u_{LQ}|/|u_{LQ}|$", title="(b) Policy error at every test point")
+    return fig
+
+
+def time_iteration_cobweb(b, b_next, roots, paths=None, slopes=None):
+    """Chapter 8: the time-iteration map of the slope H1, its two fixed points and cobwebs.
+
+    Parameters
+    ----------
+    b, b_next : array (M,)
+        A grid of slopes :math:`H_1` and their images :math:`H_1'` under time iteration.
+    roots : mapping label -> float
+        The fixed points (the LQ roots), marked.
+    paths : mapping label -> array (k,), optional
+        Successive iterates :math:`H_1^{(0)}, H_1^{(1)}, \\dots`, each drawn as a cobweb.
+    slopes : mapping label -> float, optional
+        The map's derivative at each root, printed next to it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    b, b_next = np.asarray(b, dtype=float), np.asarray(b_next, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.0, 4.4), constrained_layout=True)
+    ax.plot(b, b_next, color="C0", lw=1.8, label=r"time iteration $H_1 \mapsto H_1'$")
+    ax.plot(b, b, color="k", lw=0.8, ls=(0, (3, 2)), label=r"$45^\circ$ line")
+    for k, (label, path) in enumerate((paths or {}).items()):
+        p = np.asarray(path, dtype=float)
+        if len(p) < 2:
+            continue
+        xs = np.repeat(p[:-1], 2)  # (p0,p0) -> (p0,p1) -> (p1,p1) -> (p1,p2) ...
+        ys = np.empty_like(xs)
+        ys[0::2], ys[1::2] = p[:-1], p[1:]
+        color = f"C{(k + 4) % 7}"
+        ax.plot(xs, ys, color=color, lw=0.9, label=label)
+        ax.plot(p[:1], p[:1], "o", color=color, ms=4)
+    for k, (label, r) in enumerate(roots.items()):
+        ax.plot([r], [r], "o", color="C1" if k else "C2", ms=7, zorder=5)
+        note = label if slopes is None else f"{label}\nslope {slopes[label]:.3f}"
+        ax.annotate(note, (r, r), textcoords="offset points", xytext=(10, -30), fontsize=9)
+    ax.set_xlim(b.min(), b.max())
+    ax.set_ylim(b.min(), b.max())
+    ax.set(xlabel=r"tomorrow's slope $H_1$", ylabel=r"today's slope $H_1'$")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def root_selection(df, roots, order=None, window=(-0.2, 0.45)):
+    """Chapter 8: the slope H1 of every fitted network, by configuration, with both LQ roots.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per run with columns ``phi``, ``init``, ``gradient``, ``H1_fit`` (NaN allowed)
+        and ``success``.
+    roots : mapping label -> float
+        Horizontal reference lines (the two LQ slopes).
+    order : list of (phi, init, gradient), optional
+        The configurations along the x axis (default: as they appear).
+    window : (float, float)
+        The y range shown; slopes outside it (or NaN: no fit possible) are drawn as triangles on
+        the upper or lower edge.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One column of dots per configuration (filled: success; hollow: not).
+    """
+    import matplotlib.pyplot as plt
+
+    keys = order or list(dict.fromkeys(zip(df["phi"], df["init"], df["gradient"])))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(keys) + 2.0), 4.2),
+                           constrained_layout=True)
+    rng = np.random.default_rng(0)  # horizontal jitter only, for legibility
+    lo, hi = window
+    edge = 0.03 * (hi - lo)
+    for i, (phi, init, grad) in enumerate(keys):
+        sub = df[(df["phi"] == phi) & (df["init"] == init) & (df["gradient"] == grad)]
+        h = np.asarray(_as_floats(sub["H1_fit"]), dtype=float)
+        ok = np.asarray(sub["success"], dtype=bool)
+        x = i + rng.uniform(-0.18, 0.18, len(h))
+        color = f"C{['identity', 'moments', 'relu'].index(phi) if phi in _PHI_LABELS else 6}"
+        inside = np.isfinite(h) & (h >= lo) & (h <= hi)
+        above = ~inside & ~(h < lo)  # NaN and too large: top edge
+        below = ~inside & (h < lo)
+        for mask, marker, y in [(inside, "o", h), (above, "^", np.full(len(h), hi - edge)),
+                                (below, "v", np.full(len(h), lo + edge))]:
+            ax.scatter(x[mask & ok], y[mask & ok], s=24, marker=marker, color=color, zorder=3)
+            ax.scatter(x[mask & ~ok], y[mask & ~ok], s=24, marker=marker, facecolors="none",
+                       edgecolors=color, zorder=3)
+    for k, (label, r) in enumerate(roots.items()):
+        ax.axhline(r, color="k", lw=0.9, ls="-" if k == 0 else (0, (3, 2)), label=label)
+    ax.scatter([], [], marker="^", color="0.4", label="off scale or diverged")
+    for i in range(1, len(keys)):
+        if keys[i][0] != keys[i - 1][0]:
+            ax.axvline(i - 0.5, color="0.6", lw=0.8)
+    ax.set_ylim(lo, hi)
+    ax.set_xlim(-0.5, len(keys) - 0.5)
+    ax.set_xticks(range(len(keys)),
+                  [f"{_PHI_LABELS.get(p, p)}\n{'zero' if i.startswith('zero') else 'default'}"
+                   f"\n{g}" for p, i, g in keys], fontsize=8)
+    ax.set_ylabel(r"fitted slope $H_1$ (least squares of $u$ on $\bar X$)")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def _as_floats(values):
+    """Numbers as floats, None and non-numbers as NaN (stored results may hold None)."""
+    out = []
+    for v in values:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(float("nan"))
+    return out
+
+
 # --- Chapter 3 (representation) ---------------------------------------------------------------
 
 __all__ += ["regression_errors"]
