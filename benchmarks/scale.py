@@ -25,6 +25,7 @@ def child(N: int, seed: int, threads: int, test_trajectories: int, device: str) 
     out = r.summary()
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     out["seconds_per_epoch"] = r.fit_seconds / max(r.epochs, 1e-9)
+    out["val_checks"] = sum(h["val_mse"] == h["val_mse"] for h in r.history)
     print(json.dumps(out))
 
 
@@ -58,7 +59,9 @@ def main() -> None:
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         train_flops, val_flops = flops_per_step(N, "relu", 16, 512)
-        epoch_flops = 64 * train_flops + 4 * val_flops  # default: 64 steps and 4 checks an epoch
+        # 64 steps an epoch; validation passes actually run (the rest are gated off)
+        checks_per_epoch = statistics.median(r["val_checks"] / max(r["epochs"], 1e-9) for r in runs)
+        epoch_flops = 64 * train_flops + checks_per_epoch * val_flops
         med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
         row = {"N": N, "successes": sum(r["success"] for r in runs), "seeds": args.seeds,
                "median_fit_seconds": med("fit_seconds"), "median_epochs": med("epochs"),
