@@ -84,6 +84,10 @@ def test_every_numref_and_eq_is_a_numbered_link(chapters):
         if rendered_numrefs < len(numrefs):
             problems.append(f"{chapter}: {len(numrefs)} {{numref}} roles in the prose, "
                             f"{rendered_numrefs} rendered as links")
+        if problems and problems[-1].startswith(chapter) and (
+                page.stat().st_mtime < (BOOK / f"{chapter}.md").stat().st_mtime):
+            problems.append(f"{chapter}: (book/{chapter}.md is newer than its page: rebuild "
+                            "the book before reading the lines above)")
     assert not problems, "\n".join(problems)
 
 
