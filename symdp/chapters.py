@@ -390,7 +390,10 @@ def table_markdown(
             cells.append(_cell(value, formats.get(str(col), float_format)))
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
-    return f"```{{table}} {caption}\n:name: {name}\n\n{table}\n```\n"
+    # A backtick fence's info string may not contain backticks (CommonMark), so a caption with a
+    # role ({eq}`...`, {numref}`...`) would leave the directive unparsed; tildes allow them.
+    fence = "~~~" if "`" in caption else "```"
+    return f"{fence}{{table}} {caption}\n:name: {name}\n\n{table}\n{fence}\n"
 
 
 def show_table(

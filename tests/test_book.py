@@ -337,3 +337,12 @@ def test_citation_cff():
     (slides,) = [r for r in cff["references"] if r["type"] == "slides"]
     assert slides["title"] == deck["title"] and str(slides["year"]) == deck["year"]
     assert [a["family-names"] for a in slides["authors"]] == families
+
+
+def test_show_table_caption_may_hold_roles():
+    pd = pytest.importorskip("pandas")
+    from markdown_it import MarkdownIt
+
+    md = chapters.table_markdown(pd.DataFrame({"a": [1.0]}), "tab-x", "From {eq}`eq-x`.")
+    (token,) = [t for t in MarkdownIt("commonmark").parse(md) if t.type == "fence"]
+    assert token.info == "{table} From {eq}`eq-x`."
