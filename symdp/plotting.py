@@ -530,7 +530,7 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45)):
                   [f"{_PHI_LABELS.get(p, p)}\n{'zero' if i.startswith('zero') else 'default'}"
                    f"\n{g}" for p, i, g in keys], fontsize=8)
     ax.set_ylabel(r"fitted slope $H_1$ (least squares of $u$ on $\bar X$)")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # outside: no overlap
     return fig
 
 
