@@ -169,8 +169,9 @@ def scaling_in_n(summary):
     Returns
     -------
     matplotlib.figure.Figure
-        (a) time to solution and time per epoch, with a line proportional to N through the last
-        point; (b) policy error; (c) validation MSE. Markers are medians, bars the spread.
+        (a) time to solution and time per epoch (log-log), with a line proportional to N
+        through the last point; (b) policy error in percent and (c) validation MSE, on linear
+        axes from zero. Markers are medians, bars the spread.
     """
     if len(summary) == 0:
         raise ValueError("summary is empty: nothing to plot")
@@ -189,10 +190,20 @@ def scaling_in_n(summary):
     ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
     series(ax_e, "policy_rel_error", scale=100.0, color="C0")
     series(ax_m, "val_mse", color="C0")
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    ax_t.set_yscale("log")
+    ax_t.yaxis.set_minor_formatter(NullFormatter())
     for ax in (ax_t, ax_e, ax_m):
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(N))  # a tick at every N of the sweep
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
         ax.set_xlabel("firms $N$")
+    for ax in (ax_e, ax_m):  # accuracy varies little with N: a linear axis from zero shows it
+        ax.set_ylim(bottom=0.0)
+    ax_m.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     ax_t.set(ylabel="seconds (one thread)", title="(a) Computation time")
     ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
     ax_m.set(ylabel="validation Euler MSE", title="(c) Validation MSE")
