@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from book_html import (HTML, ROOT, chapter_pages, config, main_content, parse, require_html)
+from book_html import (ROOT, chapter_pages, config, main_content, parse, require_html)
 from symdp import bookbuild
 
 BOOK = ROOT / "book"

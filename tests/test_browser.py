@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from book_html import (HTML, ROOT, SCREENSHOTS, all_pages, chapter_pages, is_redirect, parse,
+from book_html import (HTML, SCREENSHOTS, all_pages, chapter_pages, is_redirect, parse,
                        require_html, skip_or_fail)
 from chromium_cdp import CDPError, Chromium, find_chromium
 

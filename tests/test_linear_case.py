@@ -1,6 +1,5 @@
 """Tests for symdp.linear_case (chapters 5 and 6) and their figures in symdp.plotting."""
 
-import math
 
 import matplotlib
 
