@@ -352,15 +352,14 @@ def policy_paths_by_nu(u, mean_X, u_lq=None):
     return fig
 
 
-def grid_coverage(grid_mean, test_mean, q=(2.5, 97.5)):
-    """Where the training grid lies against the paths a fit is tested on: mean capital by date.
+def grid_coverage(paths, q=(2.5, 97.5)):
+    """Where training grids lie against the paths a fit is tested on: mean capital by date.
 
     Parameters
     ----------
-    grid_mean : array (paths, T + 1)
-        :math:`\\bar X_t` along the paths that form the training grid.
-    test_mean : array (paths, T + 1)
-        :math:`\\bar X_t` along the test paths (simulated under the fitted policy).
+    paths : mapping label -> array (paths, T + 1)
+        :math:`\\bar X_t` along each set of paths (a training grid, test paths, ...), drawn in
+        the mapping's order.
     q : (float, float)
         Percentiles of the bands.
 
@@ -371,17 +370,18 @@ def grid_coverage(grid_mean, test_mean, q=(2.5, 97.5)):
     """
     import matplotlib.pyplot as plt
 
+    if not paths:
+        raise ValueError("paths is empty: nothing to draw")
     fig, ax = plt.subplots(figsize=(6.0, 3.5), constrained_layout=True)
-    for k, (values, label) in enumerate([(grid_mean, "training grid"),
-                                         (test_mean, "test paths (fitted policy)")]):
+    for k, (label, values) in enumerate(paths.items()):
         v = np.atleast_2d(np.asarray(values, dtype=float))
         t = np.arange(v.shape[1])
         lo, hi = np.percentile(v, q, axis=0)
         color = f"C{k}"
-        ax.fill_between(t, lo, hi, color=color, alpha=0.25, lw=0)
+        ax.fill_between(t, lo, hi, color=color, alpha=0.2, lw=0)
         ax.plot(t, v.mean(0), color=color, lw=1.7, label=f"{label}, {v.shape[0]} paths")
     ax.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$")
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower right")
     return fig
 
 

@@ -4,9 +4,12 @@ The method of the deck, step by step:
 
 1. **Pick** the grid: trajectories simulated from one initial state :math:`X_0` under the
    stationary LQ policy of the nu = 1 model, as the paper's code draws its first grid (a linear
-   rule with H0 > 0, H1 < 0 keeps the simulated states positive and stationary for any nu). The
-   paper's code later redraws the grid under the current policy for nu > 1; this solver does not
-   (yet), so for nu > 1 its test paths reach states off the grid (chapter 7 measures the effect).
+   rule with H0 > 0, H1 < 0 keeps the simulated states positive and stationary for any nu). For
+   nu = 1 that is where the solution lives. For nu > 1 the equilibrium settles elsewhere (higher
+   capital), so once the validation MSE meets the tolerance the training and validation paths are
+   redrawn under the fitted policy and the fit goes on until it meets the tolerance on the new
+   grid too (``grid_redraws`` times; the paper's code redraws every few epochs instead, which in
+   our runs kept phi(Moments) from converging). Chapter 7 measures the effect.
 2. **Choose** the family: a deep set (:mod:`symdp.networks`).
 3. **Fit**: minimise the mean squared Euler residual with Adam on minibatches; the expectation uses
    one standardised draw of the N idiosyncratic shocks and Gauss-Hermite quadrature over the
@@ -67,6 +70,7 @@ class SolverConfig:
     threads: int | None = None  # torch intra-op threads (None: leave as is)
     max_seconds: float = math.inf  # wall-clock cap on fitting
     gradient: str = "semi"  # "semi": u(X') held fixed in each step (time iteration); "full"
+    grid_redraws: int = 1  # nu != 1: redraw the grid under the fitted policy this often at tol
     stationarity: StationarityCheck = field(default_factory=StationarityCheck)
 
     def __post_init__(self) -> None:
@@ -91,6 +95,8 @@ class SolverConfig:
             raise ValueError(f"device must be 'cpu' or 'cuda[:k]', got {self.device!r}")
         if self.gradient not in ("semi", "full"):
             raise ValueError(f"gradient must be 'semi' or 'full', got {self.gradient!r}")
+        if not isinstance(self.grid_redraws, int) or self.grid_redraws < 0:
+            raise ValueError(f"grid_redraws must be an integer >= 0, got {self.grid_redraws!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads!r}")
 
@@ -120,6 +126,9 @@ class SolveResult:
     evaluation: Evaluation
     X0: torch.Tensor
     W_hat: torch.Tensor
+    train_states: torch.Tensor  # the final training grid, (points, N)
+    val_states: torch.Tensor  # the final validation states, (points, N)
+    redraws: int = 0  # grids drawn under the fitted policy (after the first, LQ-drawn one)
 
     @property
     def n_params(self) -> int:
@@ -154,6 +163,7 @@ class SolveResult:
             "test_seconds": self.test_seconds,
             "epochs": self.epochs,
             "steps": self.steps,
+            "redraws": self.redraws,
             "train_mse": self.train_mse,
             "val_mse": self.val_mse,
             "test_mse": self.test_mse,
@@ -244,8 +254,12 @@ def solve(
         r = euler_residual(params, policy, Xb, W_hat, nodes, weights, policy_next=frozen)
         return r.pow(2).mean()
 
+    # At nu = 1 the first grid is drawn under the exact equilibrium policy: nothing to redraw.
+    redraws_left = config.grid_redraws if (params.nu != 1.0 and config.train_points is None) else 0
+    redraws = 0
     done = False
     for epoch in range(config.max_epochs):
+        regridded = False
         order = torch.randperm(n_train, generator=batch_gen).to(device)
         for idx in order.split(config.batch_size):
             loss = loss_on(train[idx])
@@ -274,11 +288,26 @@ def solve(
                                 tol=f"{config.val_tolerance:.0e}")
             if math.isinf(val_mse) or not math.isfinite(train_loss):
                 status, done = "diverged", True
+            elif val_mse <= config.val_tolerance and redraws_left:
+                redraws_left -= 1
+                grids = _redraw(params, policy, X0, config, gen)
+                if grids is None:  # the fitted policy's paths are not finite: keep the grid
+                    status, done = "converged", True
+                else:
+                    train, val = grids
+                    redraws += 1
+                    val_mse = _finite_or_inf(
+                        residual_mse(params, policy, val, W_hat, nodes, weights, chunk))
+                    history[-1]["redraw"] = redraws
+                    history[-1]["val_mse_new_grid"] = val_mse
+                    if val_mse <= config.val_tolerance:
+                        status, done = "converged", True
+                    regridded = True  # a new epoch starts on the new grid
             elif val_mse <= config.val_tolerance:
                 status, done = "converged", True
             elif elapsed > config.max_seconds:
                 status, done = "max_seconds", True
-            if done:
+            if done or regridded:
                 break
         if done:
             break
@@ -299,8 +328,20 @@ def solve(
         params=params, config=config, policy=policy, history=history, fit_seconds=fit_seconds,
         test_seconds=test_seconds, epochs=steps / steps_per_epoch, steps=steps,
         converged=status == "converged", status=status, train_mse=train_mse, val_mse=val_mse,
-        evaluation=evaluation, X0=X0, W_hat=W_hat,
+        evaluation=evaluation, X0=X0, W_hat=W_hat, train_states=train, val_states=val,
+        redraws=redraws,
     )
+
+
+@torch.no_grad()
+def _redraw(params: ModelParams, policy: nn.Module, X0: torch.Tensor, config: SolverConfig,
+            gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Training and validation states simulated under ``policy`` (None if any is not finite)."""
+    train = simulate(params, policy, X0, config.train_trajectories, config.T, gen)
+    val = simulate(params, policy, X0, config.val_trajectories, config.T, gen)
+    if not (torch.isfinite(train).all() and torch.isfinite(val).all()):
+        return None
+    return train.reshape(-1, params.N), val.reshape(-1, params.N)
 
 
 def _progress_bar(config: SolverConfig, enabled: bool):

@@ -77,9 +77,14 @@ STATUSES = ("ok", "failed")
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler given by address
 log = logging.getLogger("symdp.sweep")
 
-# Modules that only present results (command line, book, plots): editing them must not throw
-# away hours of stored runs. Every other module of the package is part of the code version.
-PRESENTATION_MODULES = frozenset({"cli.py", "chapters.py", "bookbuild.py", "plotting.py"})
+# The modules a sweep task runs (the solver and its economics, the regression, the task wrappers
+# and this engine, plus the package's ``__init__`` that every worker imports). Only these make up
+# the code version: editing a chapter helper, a plot or the command line must not throw away
+# hours of stored runs, and a new module enters the hash only when it is listed here.
+COMPUTING_MODULES = frozenset({
+    "__init__.py", "params.py", "economics.py", "lq.py", "networks.py", "evaluation.py",
+    "solver.py", "regression.py", "experiments.py", "sweep.py",
+})
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,20 +95,18 @@ PRESENTATION_MODULES = frozenset({"cli.py", "chapters.py", "bookbuild.py", "plot
 def code_version() -> str:
     """``"<symdp.__version__>+<sha256 of the computing sources, 16 hex digits>"``.
 
-    The hash covers every ``symdp/*.py`` except :data:`PRESENTATION_MODULES`, read from disk
-    (path and bytes, in sorted order), so any change to the model, solver, networks, evaluation,
-    regression or sweep code changes every key. Computed once per process: it stands for the code
-    this process has loaded (a worker started later that sees other code on disk says so, and
-    its results are not trusted).
+    The hash covers the sources in :data:`COMPUTING_MODULES`, read from disk (path and bytes, in
+    sorted order), so any change to the model, solver, networks, evaluation, regression or sweep
+    code changes every key, while chapter helpers, plots and the command line do not. Computed
+    once per process: it stands for the code this process has loaded (a worker started later
+    that sees other code on disk says so, and its results are not trusted).
     """
     from . import __version__
 
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        rel = path.relative_to(root).as_posix()
-        if rel in PRESENTATION_MODULES:
-            continue
+    for rel in sorted(COMPUTING_MODULES):
+        path = root / rel
         h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{__version__}+{h.hexdigest()[:16]}"
 

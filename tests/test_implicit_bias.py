@@ -178,9 +178,14 @@ def test_chapter_7_figures_draw_their_inputs():
     _close(fig)
     with pytest.raises(ValueError, match="empty"):
         policy_paths_by_nu({}, {})
-    fig = grid_coverage(rng.uniform(0.6, 0.9, (4, 11)), rng.uniform(0.7, 0.9, (8, 11)))
-    assert len(fig.axes[0].lines) == 2
+    fig = grid_coverage({"grid": rng.uniform(0.6, 0.9, (4, 11)),
+                         "redrawn": rng.uniform(0.7, 0.9, (4, 11)),
+                         "test": rng.uniform(0.7, 0.9, (8, 11))})
+    assert len(fig.axes[0].lines) == 3
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()][2] == "test, 8 paths"
     _close(fig)
+    with pytest.raises(ValueError, match="empty"):
+        grid_coverage({})
 
 
 def test_chapter_8_figures_draw_their_inputs():

@@ -95,6 +95,44 @@ def test_nonlinear_solve_has_no_lq_error_and_checks_the_band():
     assert math.isfinite(r.test_mse)
 
 
+@pytest.fixture(scope="module")
+def nonlinear_fits():
+    """phi(ReLU) at nu = 1.5 with the grid kept (0 redraws) and redrawn once under the fit."""
+    cfg = dict(seed=0, val_tolerance=1e-6, test_trajectories=64, threads=1)
+    return {k: solve(ModelParams(N=128, nu=1.5), "relu", SolverConfig(grid_redraws=k, **cfg))
+            for k in (0, 1)}
+
+
+def _late_mean(states: torch.Tensor, paths: int, T: int = 63) -> float:
+    return float(states.double().reshape(paths, T + 1, -1).mean(-1)[:, -10:].mean())
+
+
+def test_nonlinear_grid_is_redrawn_where_the_fitted_policy_goes(nonlinear_fits):
+    from symdp.implicit_bias import training_states
+
+    kept, redrawn = nonlinear_fits[0], nonlinear_fits[1]
+    assert kept.redraws == 0 and redrawn.redraws == 1 and kept.success and redrawn.success
+    # Without a redraw the grid is the LQ-drawn one, which sits below the fitted paths.
+    torch.testing.assert_close(kept.train_states, training_states(kept.params, kept.config))
+    test_late = float(redrawn.evaluation.mean_X[:, -10:].mean())
+    assert test_late - _late_mean(kept.train_states, 16) > 0.03
+    assert abs(test_late - _late_mean(redrawn.train_states, 16)) < 0.01
+    # Converged means: the validation MSE on the final (redrawn) states meets the tolerance.
+    assert redrawn.val_mse <= 1e-6 and any("redraw" in row for row in redrawn.history)
+    # Validation on a grid drawn where the policy goes predicts the test error; the LQ grid
+    # understates it.
+    assert redrawn.test_mse / redrawn.val_mse < 1.6 < kept.test_mse / kept.val_mse
+    assert redrawn.test_mse < kept.test_mse
+
+
+def test_linear_grid_is_never_redrawn():
+    cfg = dict(seed=1, max_epochs=2, test_trajectories=4, threads=1, val_tolerance=1e-3)
+    a, b = (solve(ModelParams(N=16), "relu", SolverConfig(grid_redraws=k, **cfg)) for k in (0, 3))
+    assert a.redraws == b.redraws == 0 and a.steps == b.steps
+    torch.testing.assert_close(a.train_states, b.train_states)
+    assert a.val_mse == b.val_mse and a.test_mse == b.test_mse
+
+
 def test_train_points_subsamples_the_grid():
     r = solve(ModelParams(N=16), "identity",
               SolverConfig(train_points=3, max_epochs=2, test_trajectories=4, threads=1))
@@ -105,6 +143,7 @@ def test_train_points_subsamples_the_grid():
     ({"batch_size": 0}, "batch_size"), ({"lr": -1.0}, "lr"), ({"val_tolerance": 0.0}, "val_tolerance"),
     ({"dtype": "float16"}, "dtype"), ({"device": "tpu"}, "device"), ({"gradient": "half"}, "gradient"),
     ({"threads": 0}, "threads"), ({"train_points": 0}, "train_points"), ({"T": 0}, "T"),
+    ({"grid_redraws": -1}, "grid_redraws"), ({"grid_redraws": 1.0}, "grid_redraws"),
 ])
 def test_solver_config_validation(kw, name):
     with pytest.raises(ValueError, match=f"^{name}"):

@@ -66,6 +66,30 @@ def test_code_version_names_the_package_version_and_a_source_hash():
     assert version == symdp.__version__ and len(digest) == 16 and int(digest, 16) >= 0
 
 
+def test_code_version_covers_every_module_the_tasks_import():
+    """The hashed modules are closed under the package's own imports, so no source a sweep task
+    runs can change without changing the keys."""
+    import ast
+    from pathlib import Path
+
+    root = Path(sweep.__file__).parent
+    assert (root / "experiments.py").name in sweep.COMPUTING_MODULES
+    for name in sweep.COMPUTING_MODULES:
+        tree = ast.parse((root / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                # ``from . import x`` names a module only where x.py exists (else __init__'s name)
+                targets = [node.module] if node.module else [
+                    a.name for a in node.names if (root / f"{a.name}.py").exists()]
+                for target in targets:
+                    assert f"{target.split('.')[0]}.py" in sweep.COMPUTING_MODULES, (name, target)
+
+
+def test_code_version_ignores_presentation_modules():
+    for name in ("plotting.py", "chapters.py", "bookbuild.py", "cli.py", "linear_case.py"):
+        assert name not in sweep.COMPUTING_MODULES
+
+
 def test_make_run_normalises_and_validates():
     run = sweep.make_run("exp", "mod:f", {"band": (0.0, 1.0)}, labels={"n": 1}, timeout=3)
     assert run["kwargs"]["band"] == [0.0, 1.0] and run["timeout"] == 3.0
