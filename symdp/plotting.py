@@ -381,7 +381,7 @@ def grid_coverage(paths, q=(2.5, 97.5)):
         ax.fill_between(t, lo, hi, color=color, alpha=0.2, lw=0)
         ax.plot(t, v.mean(0), color=color, lw=1.7, label=f"{label}, {v.shape[0]} paths")
     ax.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper right")
     return fig
 
 
