@@ -15,6 +15,12 @@ is staged in ``_build/src`` (configuration, bibliography, the executed notebooks
 twins, and a generated "Execution statistics" page) and ``jupyter-book build -W`` renders it into
 ``_build/html``; Jupyter Book never executes anything itself.
 
+Before executing, ``book`` runs the sweeps that the chapters to execute read
+(``experiments.results("name", ...)`` in their source; :func:`chapter_sweeps`) as one sweep on
+one cluster (:func:`symdp.experiments.run_all`), so every run has a core to itself; the chapters,
+executed two at a time, then read the result store. (Left to the chapters, two sweeps would share
+the two cores, each run would take twice as long, and wall-clock caps would fail some of them.)
+
 ``chapter`` reruns one chapter with new parameter values (Python literals) and rebuilds the book
 with the other chapters' latest executions (executing those that have none). A parameter the
 chapter's ``parameters`` cell does not define is an error (exit status 2, one line naming it).
@@ -56,6 +62,7 @@ __all__ = [
     "parse_params",
     "validate_params",
     "cache_key",
+    "chapter_sweeps",
     "execute_chapter",
     "build_book",
     "main",
@@ -408,6 +415,24 @@ def execute_chapter(job: Job) -> dict:
     return stats
 
 
+_SWEEP_CALL = re.compile(r"experiments\.results\(\s*[\"']([A-Za-z0-9_]+)[\"']")
+
+
+def chapter_sweeps(root: Path, chapter: str) -> list[str]:
+    """The experiments whose results ``chapter`` reads: its ``experiments.results("name", ...)``."""
+    return _SWEEP_CALL.findall((Path(root) / "book" / f"{chapter}.md").read_text())
+
+
+def _run_sweeps(names: list[str], profile: str) -> None:
+    from . import experiments
+
+    print(f"running the sweeps {', '.join(names)} at profile {profile!r} (stored runs are "
+          "reused)", flush=True)
+    t0 = time.perf_counter()
+    report = experiments.run_all(profile, names)
+    print(f"  sweeps: done in {time.perf_counter() - t0:.1f} s: {report.summary()}", flush=True)
+
+
 def _run_jobs(jobs: list[Job], n_workers: int) -> list[dict]:
     for job in jobs:
         print(f"executing {job.chapter} with {_fmt_params(job.params)}", flush=True)
@@ -634,6 +659,9 @@ def build_book(root: Path, profile: str = "paper", only: list[str] | None = None
                       flush=True)
                 continue
         todo.append(Job(str(root), chapter, params, str(nb_path), str(sidecar), key))
+    sweeps = sorted({n for job in todo for n in chapter_sweeps(root, job.chapter)})
+    if sweeps and target is None:
+        _run_sweeps(sweeps, profile)
     results = _run_jobs(todo, jobs)
     _raise_failures(results, "_build/executed")
     src = _stage(root, executed, chapters, only)

@@ -346,3 +346,40 @@ def test_show_table_caption_may_hold_roles():
     md = chapters.table_markdown(pd.DataFrame({"a": [1.0]}), "tab-x", "From {eq}`eq-x`.")
     (token,) = [t for t in MarkdownIt("commonmark").parse(md) if t.type == "fence"]
     assert token.info == "{table} From {eq}`eq-x`."
+
+
+# (d) Sweeps before chapters ----------------------------------------------------------------------
+
+def test_chapter_sweeps_name_every_experiment_once():
+    from symdp import experiments
+
+    found = [name for c in CHAPTERS for name in bookbuild.chapter_sweeps(ROOT, c)]
+    assert sorted(found) == sorted(experiments.EXPERIMENTS), found
+
+
+def _fake_root(tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copy(ROOT / "_toc.yml", tmp_path / "_toc.yml")
+    shutil.copytree(BOOK, tmp_path / "book")
+    shutil.copytree(ROOT / "symdp", tmp_path / "symdp")
+    return tmp_path
+
+
+def test_book_runs_the_chapters_sweeps_first_as_one(tmp_path, monkeypatch):
+    root, calls = _fake_root(tmp_path), []
+    monkeypatch.setattr(bookbuild, "_run_sweeps", lambda names, profile: calls.append(
+        ("sweeps", tuple(names), profile)))
+    monkeypatch.setattr(bookbuild, "_run_jobs", lambda jobs, n: calls.append(
+        ("chapters", tuple(j.chapter for j in jobs))) or [])
+    monkeypatch.setattr(bookbuild, "_stage", lambda *a: root)
+    monkeypatch.setattr(bookbuild, "_render", lambda *a: root)
+    bookbuild.build_book(root, "ci")
+    expected = tuple(sorted(n for c in CHAPTERS for n in bookbuild.chapter_sweeps(ROOT, c)))
+    assert calls == [("sweeps", expected, "ci"), ("chapters", tuple(CHAPTERS))]
+    calls.clear()  # only the sweeps of the chapters that execute
+    bookbuild.build_book(root, "ci", only=["01_problem", "05_linear"])
+    assert calls == [("sweeps", ("table2",), "ci"), ("chapters", ("01_problem", "05_linear"))]
+    calls.clear()  # a single-chapter rerun leaves its sweep to the chapter
+    bookbuild.build_book(root, "ci", target=("05_linear", {"seeds": 3}))
+    assert [c[0] for c in calls] == ["chapters"]
