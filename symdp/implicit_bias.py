@@ -42,11 +42,10 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
-from .economics import idiosyncratic_draw, initial_state, simulate
 from .lq import LinearPolicyCoefficients
 from .networks import ArchitectureConfig
 from .params import ModelParams
-from .solver import SolveResult, SolverConfig, lq_path_policy, solve
+from .solver import SolveResult, SolverConfig, solve
 
 __all__ = [
     "time_iteration_step",
@@ -57,7 +56,6 @@ __all__ = [
     "sparse_grid_config",
     "fit_sparse_grid",
     "sparse_grid_table",
-    "training_states",
     "policy_on_line",
 ]
 
@@ -267,30 +265,6 @@ def sparse_grid_table(fits: Mapping[tuple[str, int], SolveResult]):
             "H1_fit": sub["H1_fit"].median(),
         })
     return pd.DataFrame(out).set_index(pd.Index([r for r in df["name"].unique()], name="name"))
-
-
-def training_states(params: ModelParams, config: SolverConfig) -> torch.Tensor:
-    """The training grid :func:`symdp.solver.solve` draws for ``params`` and ``config``.
-
-    Redraws it with the solver's generator sequence (initial state, the one draw of W, then the
-    training paths under the stationary LQ policy) and keeps ``train_points`` evenly spaced dates
-    of the first path, as the solver does. Shape ``(points, N)`` (all points if ``train_points``
-    is None). The tests check it against the solver (same training MSE).
-    """
-    kw = {"dtype": getattr(torch, config.dtype)}
-    gen = torch.Generator().manual_seed(config.seed)
-    X0 = initial_state(params, gen, **kw)
-    idiosyncratic_draw(params.N, gen, config.standardize_draw, **kw)  # advances gen as solve does
-    paths = simulate(params, lq_path_policy(params).to(**kw), X0, config.train_trajectories,
-                     config.T, gen)
-    train = paths.reshape(-1, params.N)
-    if config.train_points is None:
-        return train
-    span = min(train.shape[0], config.T + 1) - 1
-    keep = torch.linspace(0, span, config.train_points).round().long()
-    if config.train_points > config.T + 1:
-        keep = torch.linspace(0, train.shape[0] - 1, config.train_points).round().long()
-    return train[keep]
 
 
 @torch.no_grad()

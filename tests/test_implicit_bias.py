@@ -18,7 +18,6 @@ from symdp.implicit_bias import (
     time_iteration_jacobian,
     time_iteration_path,
     time_iteration_step,
-    training_states,
 )
 from symdp.networks import LinearPolicy, count_parameters, make_policy
 from symdp.solver import solve
@@ -111,11 +110,11 @@ def test_sparse_grid_config_validates():
         fit_sparse_grid(P, ["nope"], [0], sparse_grid_config(steps=1))
 
 
-def test_training_states_are_the_solvers_grid():
+def test_sparse_grid_states_are_the_solvers_grid():
     params = ModelParams(N=16)
     config = sparse_grid_config(points=3, steps=5, test_trajectories=2, T=15)
     r = solve(params, "relu", config)
-    X = training_states(params, config)
+    X = r.train_states
     assert X.shape == (3, 16)
     assert torch.equal(X[0], r.X0)  # date 0 of the first path
     z, w = gauss_hermite(config.quadrature_nodes)
