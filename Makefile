@@ -9,9 +9,15 @@
 #   make pdf                           the whole book as a PDF: _build/latex/symdp-book.pdf
 #                                      (same PROFILE/ONLY as book; reuses the executed chapters;
 #                                      installs the Debian TeX packages it needs if missing)
-#   make refresh-references            re-execute every chapter at ci into tests/notebooks/
-#   make test                          ci book + unit tests + nbval against tests/notebooks/ +
-#                                      the browser tests (headless Chromium on _build/html)
+#   make refresh-references            re-execute every chapter at ci and report every number
+#                                      that moved beyond its tolerance; writes tests/notebooks/
+#                                      only with ACCEPT=1
+#   make tolerances                    execute the chapters under six CPU kernel settings and
+#                                      derive tests/references/*.json from the spread (~15 min)
+#   make test                          ci book + unit tests + notebook regression against
+#                                      tests/notebooks/ + the browser tests (headless Chromium on
+#                                      _build/html); then the chapters and the unit tests again
+#                                      under other CPU kernels (PORTABLE_KERNELS)
 #   make unit                          unit tests only (no notebook execution)
 PYTHON ?= python3
 VENV := .venv
@@ -24,7 +30,11 @@ CHAPTER ?=
 PARAMS ?=
 # Passed through the environment, so quotes inside PARAMS (arch='relu') survive the shell.
 export PARAMS ONLY
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+ACCEPT ?=
+# The second pass of `make test`: torch's, MKL's and oneDNN's generic kernels, which round
+# differently from the vector kernels a machine picks for itself, as another CPU would.
+PORTABLE_KERNELS := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41
+PORTABLE := _build/executed-portable
 
 # Debian packages of `make pdf`: Jupyter Book's LaTeX builder runs xelatex through latexmk, with
 # FreeSerif/FreeSans/FreeMono (Sphinx's xelatex fonts).
@@ -32,7 +42,7 @@ TEX_DEBS := latexmk texlive-xetex texlive-latex-recommended texlive-latex-extra 
 	texlive-fonts-recommended fonts-freefont-otf
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test unit nbval book pdf tex chapter refresh-references clean
+.PHONY: setup test unit book pdf tex chapter refresh-references tolerances clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,21 +77,28 @@ chapter: $(STAMP)
 	$(PY) -m symdp.bookbuild chapter $(CHAPTER) --profile $(PROFILE) --jobs $(JOBS) --params "$$PARAMS"
 
 refresh-references: $(STAMP)
-	$(PY) -m symdp.bookbuild refresh-references --jobs $(JOBS) --only "$$ONLY"
+	$(PY) -m symdp.references refresh --jobs $(JOBS) $(if $(ACCEPT),--accept)
+
+tolerances: $(STAMP)
+	$(PY) -m symdp.references spread --jobs $(JOBS)
 
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
 # the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:
-# headless Chromium) and nbval, which re-executes tests/notebooks/*.ipynb and compares the
-# outputs. SYMDP_REQUIRE_BOOK=1: a missing book or Chromium fails those tests instead of skipping.
+# headless Chromium) and the notebook regression (tests/test_notebooks.py: the executions the
+# build just made against tests/notebooks/). Then the portability pass: the chapters executed
+# again under PORTABLE_KERNELS (with a result store of their own, so the sweeps rerun too), and
+# the unit tests and the notebook regression on that execution.
+# SYMDP_REQUIRE_BOOK=1: a missing book, execution or Chromium fails those tests instead of skipping.
 test: $(STAMP)
 	$(PY) -m symdp.bookbuild book --profile ci --jobs $(JOBS)
-	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests $(NBVAL)
+	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests
+	rm -rf $(PORTABLE)
+	env $(PORTABLE_KERNELS) SYMDP_STORE=$(PORTABLE)/store $(PY) -m symdp.references execute $(PORTABLE) --jobs $(JOBS)
+	env $(PORTABLE_KERNELS) SYMDP_REQUIRE_BOOK=1 SYMDP_EXECUTED=$(PORTABLE) $(PY) -m pytest tests \
+	  --ignore tests/test_browser.py --ignore tests/test_book_html.py
 
 unit: $(STAMP)
 	$(PY) -m pytest tests
-
-nbval: $(STAMP)
-	$(PY) -m pytest tests/notebooks $(NBVAL)
 
 clean:
 	rm -rf _build

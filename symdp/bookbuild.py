@@ -4,7 +4,6 @@ Run from the repository root (the Makefile does)::
 
     python -m symdp.bookbuild book [--profile paper|ci] [--only 01_problem,05_linear] [--jobs 2]
     python -m symdp.bookbuild chapter 05_linear [--profile paper] [--params "N=256 nu=1.2"]
-    python -m symdp.bookbuild refresh-references [--jobs 2]
     python -m symdp.bookbuild check-params 05_linear --params "N=256"
 
 ``book`` executes every chapter of ``_toc.yml`` (``book/NN_slug.md``, converted with jupytext)
@@ -25,8 +24,8 @@ the two cores, each run would take twice as long, and wall-clock caps would fail
 with the other chapters' latest executions (executing those that have none). A parameter the
 chapter's ``parameters`` cell does not define is an error (exit status 2, one line naming it).
 
-``refresh-references`` executes every chapter at the ``ci`` profile into ``tests/notebooks/``: the
-reference notebooks that nbval (``make test``) re-executes and compares.
+The regression references (``tests/notebooks/``) are made and checked by
+:mod:`symdp.references`, which executes chapters with :func:`execute_into`.
 """
 
 from __future__ import annotations
@@ -259,8 +258,9 @@ def _sha(*parts: bytes) -> str:
 
 
 def symdp_hash(root: Path) -> str:
-    """Hash of the package sources a chapter depends on (the build tool itself excluded)."""
-    files = sorted(p for p in (root / "symdp").rglob("*.py") if p.name != "bookbuild.py")
+    """Hash of the package sources a chapter depends on (the build and test tools excluded)."""
+    files = sorted(p for p in (root / "symdp").rglob("*.py")
+                   if p.name not in ("bookbuild.py", "references.py"))
     return _sha(*[str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() for p in files])
 
 
@@ -668,16 +668,20 @@ def build_book(root: Path, profile: str = "paper", only: list[str] | None = None
     return _render(root, src, builder)
 
 
-def refresh_references(root: Path, jobs: int = 2, only: list[str] | None = None) -> None:
-    """Execute every chapter at the ``ci`` profile into ``tests/notebooks/`` (nbval references)."""
-    chapters = _chapters_for(root, only)
-    out_dir = root / "tests" / "notebooks"
+def execute_into(root: Path, out_dir: Path, chapters: list[str], profile: str = "ci",
+                 jobs: int = 2) -> None:
+    """Execute ``chapters`` at ``profile`` into ``out_dir/NN_slug.ipynb``, their sweeps first.
+
+    What ``make refresh-references`` and the tolerance measurement execute (no cache, no
+    rendering); raises :class:`BuildError` naming any chapter that failed.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo = [Job(str(root), c, {"profile": "ci"}, str(out_dir / f"{c}.ipynb"), None, None)
+    sweeps = sorted({n for c in chapters for n in chapter_sweeps(root, c)})
+    if sweeps:
+        _run_sweeps(sweeps, profile)
+    todo = [Job(str(root), c, {"profile": profile}, str(out_dir / f"{c}.ipynb"), None, None)
             for c in chapters]
-    results = _run_jobs(todo, jobs)
-    _raise_failures(results, "tests/notebooks")
-    print(f"references written to {out_dir.relative_to(root)}/ ({len(results)} chapters)")
+    _raise_failures(_run_jobs(todo, jobs), str(out_dir))
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -703,9 +707,6 @@ def main(argv: list[str] | None = None) -> int:
     p_ch.add_argument("--params", default="", help='e.g. "N=256 nu=1.2" (Python literals)')
     p_ch.add_argument("--jobs", type=int, default=2)
     p_ch.add_argument("--builder", default="html")
-    p_ref = sub.add_parser("refresh-references", help="execute at ci into tests/notebooks/")
-    p_ref.add_argument("--jobs", type=int, default=2)
-    p_ref.add_argument("--only", help="only these chapters (comma-separated)")
     p_chk = sub.add_parser("check-params", help="validate PARAMS for a chapter, run nothing")
     p_chk.add_argument("chapter")
     p_chk.add_argument("--params", default="")
@@ -725,8 +726,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"chapter {chapter!r} is not listed in _toc.yml")
             build_book(root, args.profile, None, args.jobs, args.builder,
                        target=(chapter, params))
-        elif args.command == "refresh-references":
-            refresh_references(root, args.jobs, _split(args.only))
         elif args.command == "check-params":
             params = parse_params(args.params)
             names = validate_params(root, args.chapter, params)

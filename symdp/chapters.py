@@ -310,7 +310,7 @@ def glue(name: str, value: Any, fmt: str | None = None) -> None:
         A format spec (``".3f"``, ``".2%"``, ``",d"``, ``".1e"``) applied before storing.
 
     The rounded text, not the raw float, is what is stored, so the notebook's outputs are
-    stable under nbval and the prose shows exactly the printed value.
+    stable for the notebook regression and the prose shows exactly the printed value.
     """
     text = _format(value, fmt)
     _GLUED[name] = text
@@ -409,7 +409,7 @@ def show_table(
     The output is a MyST ``{table}`` directive (the book renders Markdown outputs as MyST), so
     the table gets a number and ``{numref}`name``` refers to it. Tag the cell ``remove-input``.
     Numbers are formatted here (``formats`` per column, e.g. ``{"error": ".2%"}``, else
-    ``float_format``; NaN shows as "-"), which also keeps the stored output stable for nbval.
+    ``float_format``; NaN shows as "-"), which also keeps the stored output stable for the notebook regression.
     """
     markdown = table_markdown(df, name, caption, float_format, formats, index)
     _display(_MarkdownTable(markdown, markdown))

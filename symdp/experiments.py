@@ -171,7 +171,7 @@ IMPLICIT_CAPS = dict(max_epochs=100, max_seconds=60.0)
 REGRESSION_SEEDS = 3
 
 # The ci profile: tiny grids, about a second per run, same code paths, epoch caps only (so
-# the numbers, hence the nbval references, do not depend on the machine's load).
+# the numbers, hence the regression references, do not depend on the machine's load).
 CI_SEEDS = 2
 CI_N = 32
 CI_SOLVER = dict(train_trajectories=8, val_trajectories=4, test_trajectories=32, T=31,

@@ -1,8 +1,8 @@
-"""The book's machinery: Jupytext pairs in sync, nbval references current, toc complete, the rerun
-command strict about parameters, and the chapter helpers (symdp.chapters) validating their input.
+"""The book's machinery: Jupytext pairs in sync, regression references current, toc complete, the
+rerun command strict about parameters, and the chapter helpers (symdp.chapters) validating their
+input.
 
-The reference notebooks themselves are re-executed and compared by nbval in the same pytest run
-(`make test` passes --nbval; see tests/nbval_sanitize.cfg).
+The chapters' executions are compared with the reference notebooks by tests/test_notebooks.py.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_chapter_follows_the_conventions(chapter):
         "setup() must receive every parameter of the parameters cell as a keyword")
 
 
-# (b) nbval references ---------------------------------------------------------------------------
+# (b) regression references ----------------------------------------------------------------------
 
 def test_references_match_chapters():
     refs = sorted(p.stem for p in REFS.glob("*.ipynb"))

@@ -122,7 +122,7 @@ def test_results_run_through_the_store_and_summaries_take_the_decks_layout(figur
 
 
 def test_ci_runs_are_deterministic(figure3_ci):
-    """Epoch caps only: rerunning a stored ci run gives the same numbers (nbval relies on it)."""
+    """Epoch caps only: rerunning a stored ci run gives the same numbers (the notebook regression relies on it)."""
     _, df = figure3_ci
     run = ex.EXPERIMENTS["figure3"].runs("ci")[0]
     again = ex.solve_task(**run["kwargs"])

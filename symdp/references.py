@@ -1,0 +1,538 @@
+"""The book's regression references: a chapter's executed outputs against the committed ones.
+
+``tests/notebooks/NN_slug.ipynb`` is each chapter executed at the ``ci`` profile. An execution of
+the current sources is compared with it output by output (:func:`compare`):
+
+* every output is split into its **text** and its **numbers** (:func:`split_numbers`). The text
+  (prose pasted by ``glue``, table captions, headers and row labels, parameter tables, printed
+  lines) must match exactly, and so must the count and order of the numbers;
+* every number is compared **exactly** as printed (closed forms, coefficient counts, parameters,
+  table shapes) unless ``tests/references/NN_slug.json`` lists it: those are the numbers that come
+  out of training or simulation, and each must lie within its **tolerance** of the reference value
+  stored next to it;
+* figures are compared by name (each glued figure must exist), not by pixels; durations are
+  not compared (machines differ twofold in speed): numbers printed with a unit of time
+  ("3.2 s"), table columns headed by a time, and the numbers a chapter's tolerance file lists
+  under ``durations`` (such as a ratio of two timings), each with its reason; nor are memory
+  addresses.
+
+A tolerance is derived, never chosen (:func:`derive_tolerance`): the chapters are executed under
+several CPU kernel settings (``spread`` below: torch's ``ATEN_CPU_CAPABILITY``, MKL's
+``MKL_CBWR``, oneDNN's ``ONEDNN_MAX_CPU_ISA``), and the reference notebooks, made on another
+machine, count as one more sample. A number whose printed text differs between any two samples
+gets ``MARGIN`` times its largest deviation from the reference (at least one unit of its last
+printed digit); one that never moved stays exact. The samples are stored next to the tolerance,
+so a tolerance can be recomputed and questioned.
+
+Command line (the Makefile calls these)::
+
+    python -m symdp.references check _build/executed     # compare executions with the references
+    python -m symdp.references execute OUT               # execute every chapter at ci into OUT
+    python -m symdp.references refresh [--accept]        # re-execute at ci; write only if accepted
+    python -m symdp.references spread [--settings ...]   # execute under every kernel setting,
+                                                         # derive and write the tolerances
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+__all__ = [
+    "MARGIN",
+    "KERNEL_SETTINGS",
+    "Output",
+    "Difference",
+    "split_numbers",
+    "extract",
+    "compare",
+    "derive_tolerance",
+    "last_digit_unit",
+    "load_tolerances",
+    "check",
+    "main",
+]
+
+# A tolerance is MARGIN times the largest deviation seen across the samples. With about ten
+# samples the largest is near two standard deviations of a machine-to-machine spread; three times
+# that keeps an unseen machine's value inside the band with a wide margin, and is still far
+# inside the changes a wrong model, residual or solver makes (tests/test_references.py).
+MARGIN = 3.0
+
+# Kernel settings the chapters are executed under to measure the machine-to-machine spread.
+# Each changes the order or width of floating-point reductions, as another CPU would: torch's own
+# kernels (ATEN_CPU_CAPABILITY), MKL's BLAS (MKL_CBWR) and oneDNN's (ONEDNN_MAX_CPU_ISA).
+KERNEL_SETTINGS: dict[str, dict[str, str]] = {
+    "avx512": {"ATEN_CPU_CAPABILITY": "avx512"},
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
+    "default": {"ATEN_CPU_CAPABILITY": "default"},
+    "avx2-mkl-avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2",
+                      "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "default-mkl-compatible": {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE",
+                               "ONEDNN_MAX_CPU_ISA": "SSE41"},
+    "avx512-mkl-avx2": {"ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AVX2"},
+}
+
+_NUMBER = re.compile(r"(?<![\w.])[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+# Not compared: how long something took (machines differ twofold) and object addresses.
+_VOLATILE = [
+    (re.compile(r"\d+(?:\.\d+)?\s?(?:ms|s|sec|seconds|min|minutes)\b"), "<TIME>"),
+    (re.compile(r"0x[0-9a-fA-F]+"), "<ADDRESS>"),
+]
+_TIME_COLUMN = re.compile(r"\btime\b", re.I)
+_TABLE_NAME = re.compile(r"^:name:\s*(\S+)", re.M)
+PLACEHOLDER = "\u2423"  # stands for a number in an output's text
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output of an executed chapter, as compared.
+
+    ``text`` has every number replaced by :data:`PLACEHOLDER`; ``numbers`` are
+    ``(key, printed text)`` pairs in order. Keys name what a number is: ``glue:lin-val-mse``,
+    ``table:tab-lin-baselines[phi(ReLU)|Val MSE]``, ``setup#2``.
+    """
+
+    key: str
+    text: str
+    numbers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """What differs between the reference and an execution, for one output or number."""
+
+    chapter: str
+    key: str
+    kind: str  # "text", "number", "missing", "extra"
+    reference: str
+    new: str
+    tolerance: float | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "number":
+            band = "exact" if self.tolerance is None else f"tolerance {self.tolerance:.3g}"
+            return f"{self.chapter} {self.key}: {self.reference} -> {self.new} ({band})"
+        if self.kind == "text":
+            return (f"{self.chapter} {self.key}: text changed\n    reference: "
+                    f"{_short(self.reference)}\n    now:       {_short(self.new)}")
+        return f"{self.chapter} {self.key}: {self.kind} output"
+
+
+def _short(text: str, n: int = 300) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def value_of(text: str) -> float:
+    """The float a printed number stands for (``"66,821"``, ``"\u22121.5e-07"``)."""
+    return float(text.replace(",", "").replace("\u2212", "-"))
+
+
+def last_digit_unit(text: str) -> float:
+    """One unit of the last printed digit: ``"0.954"`` -> 0.001, ``"1.7e-07"`` -> 1e-08."""
+    mantissa, _, exponent = text.replace(",", "").lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def split_numbers(text: str, key: str) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` with durations masked and numbers replaced, and the numbers keyed ``key#k``."""
+    for pattern, mask in _VOLATILE:
+        text = pattern.sub(mask, text)
+    numbers: list[tuple[str, str]] = []
+
+    def take(match: re.Match) -> str:
+        k = len(numbers)
+        numbers.append((key if k == 0 else f"{key}#{k}", match.group(0)))
+        return PLACEHOLDER
+
+    return _NUMBER.sub(take, text), numbers
+
+
+def _split_table(markdown: str, key: str) -> tuple[str, list[tuple[str, str]]]:
+    """A ``show_table`` directive: numbers keyed by ``[row label|column header]``."""
+    lines = markdown.split("\n")
+    rows = [i for i, line in enumerate(lines) if line.startswith("| ")]
+    header = [c.strip() for c in lines[rows[0]].strip("| ").split(" | ")] if rows else []
+    out_lines, numbers = [], []
+    for i, line in enumerate(lines):
+        if i not in rows or i == rows[0]:
+            text, found = split_numbers(line, f"{key}[caption]")
+            out_lines.append(text)
+            numbers += found
+            continue
+        cells = line.strip("| ").split(" | ")
+        label = cells[0].strip()
+        texts = []
+        for j, cell in enumerate(cells):
+            column = header[j] if j < len(header) else str(j)
+            if j and _TIME_COLUMN.search(column):
+                texts.append("<TIME>")
+                continue
+            text, found = split_numbers(cell, f"{key}[{label}|{column}]")
+            texts.append(text)
+            numbers += found
+        out_lines.append("| " + " | ".join(texts) + " |")
+    return "\n".join(out_lines), numbers
+
+
+def _glue_text(data: dict) -> str:
+    plain = data.get("application/papermill.record/text/plain", "")
+    try:
+        value = ast.literal_eval(plain)
+    except (ValueError, SyntaxError):
+        return plain
+    return value if isinstance(value, str) else plain
+
+
+def extract(nb) -> dict[str, Output]:
+    """Every compared output of an executed chapter notebook, keyed and in order."""
+    outputs: dict[str, Output] = {}
+    plain = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {}) or {}
+            data = out.get("data", {}) or {}
+            glue = (meta.get("scrapbook") or {}).get("name")
+            if glue is not None:
+                if any(m.startswith("application/papermill.record/image/") for m in data):
+                    key, text, numbers = f"figure:{glue}", "<figure>", []
+                else:
+                    key = f"glue:{glue}"
+                    text, numbers = split_numbers(_glue_text(data), key)
+            elif "symdp_setup" in meta:
+                key = "setup"
+                text, numbers = split_numbers(data.get("text/markdown", ""), key)
+            elif out.get("output_type") == "error":
+                key = f"error{plain}"
+                plain += 1
+                text, numbers = f"{out.get('ename')}: {out.get('evalue')}", []
+            else:
+                markdown = data.get("text/markdown")
+                name = _TABLE_NAME.search(markdown) if markdown else None
+                if name and "{table}" in markdown:
+                    key = f"table:{name.group(1)}"
+                    text, numbers = _split_table(markdown, key)
+                else:
+                    body = out.get("text") if out.get("output_type") == "stream" else (
+                        markdown if markdown is not None else data.get("text/plain", ""))
+                    if isinstance(body, list):
+                        body = "".join(body)
+                    label = out.get("name") or out.get("output_type")
+                    key = f"out{plain}:{label}"
+                    plain += 1
+                    text, numbers = split_numbers(body or "", key)
+            outputs[key] = Output(key, text, tuple(numbers))
+    return outputs
+
+
+def compare(chapter: str, reference: dict[str, Output], new: dict[str, Output],
+            tolerances: dict[str, dict], durations: Iterable[str] = ()) -> list[Difference]:
+    """Every difference beyond tolerance between two :func:`extract` results.
+
+    ``tolerances`` maps a number's key to ``{"reference": value, "tolerance": tol, ...}``;
+    such a number passes when ``|new - reference| <= tolerance``. Numbers keyed in
+    ``durations`` are not compared. Every other number, and all text, must be as printed in
+    the reference.
+    """
+    durations = set(durations)
+    diffs = []
+    for key, ref in reference.items():
+        now = new.get(key)
+        if now is None:
+            diffs.append(Difference(chapter, key, "missing", ref.text, ""))
+            continue
+        if ref.text != now.text or len(ref.numbers) != len(now.numbers):
+            diffs.append(Difference(chapter, key, "text", _fill(ref), _fill(now)))
+            continue
+        for (nkey, rtext), (_, ntext) in zip(ref.numbers, now.numbers):
+            tol = tolerances.get(nkey)
+            if nkey in durations:
+                continue
+            if tol is None:
+                if rtext != ntext:
+                    diffs.append(Difference(chapter, nkey, "number", rtext, ntext))
+            elif not abs(value_of(ntext) - tol["reference"]) <= tol["tolerance"]:
+                diffs.append(Difference(chapter, nkey, "number", f"{tol['reference']:.6g}",
+                                        ntext, tol["tolerance"]))
+    for key in new:
+        if key not in reference:
+            diffs.append(Difference(chapter, key, "extra", "", new[key].text))
+    return diffs
+
+
+def _fill(output: Output) -> str:
+    parts = output.text.split(PLACEHOLDER)
+    out = parts[0]
+    for (_, number), rest in zip(output.numbers, parts[1:]):
+        out += number + rest
+    return out
+
+
+def derive_tolerance(reference: str, samples: Iterable[str]) -> float | None:
+    """``MARGIN`` x the largest deviation of ``samples`` from ``reference`` (printed texts).
+
+    None when no sample's text differs from the reference's (the number stays exact). Never
+    less than one unit of the reference's last printed digit, so a sample that rounds the
+    other way passes.
+    """
+    ref = value_of(reference)
+    samples = list(samples)
+    if all(s == reference for s in samples):
+        return None
+    deviation = max(abs(value_of(s) - ref) for s in samples)
+    return float(f"{max(MARGIN * deviation, last_digit_unit(reference)):.2g}")
+
+
+# --------------------------------------------------------------------------------------------
+# Files and commands
+
+def _root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def reference_dir(root: Path) -> Path:
+    return root / "tests" / "notebooks"
+
+
+def tolerance_file(root: Path, chapter: str) -> Path:
+    return root / "tests" / "references" / f"{chapter}.json"
+
+
+def _record(root: Path, chapter: str) -> dict:
+    path = tolerance_file(root, chapter)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def load_tolerances(root: Path, chapter: str) -> dict[str, dict]:
+    """The chapter's tolerated numbers: ``{key: {"reference", "tolerance", "samples", ...}}``."""
+    return _record(root, chapter).get("numbers", {})
+
+
+def load_durations(root: Path, chapter: str) -> dict[str, str]:
+    """The chapter's numbers that are durations, not compared: ``{key: why}``."""
+    return _record(root, chapter).get("durations", {})
+
+
+def _read(path: Path) -> dict[str, Output]:
+    import nbformat
+
+    return extract(nbformat.read(path, as_version=4))
+
+
+def check(root: Path, executed: Path, chapters: list[str]) -> list[Difference]:
+    """Compare ``executed/NN_slug.ipynb`` with the references, for ``chapters``."""
+    diffs = []
+    for chapter in chapters:
+        diffs += compare(chapter, _read(reference_dir(root) / f"{chapter}.ipynb"),
+                         _read(executed / f"{chapter}.ipynb"), load_tolerances(root, chapter),
+                         load_durations(root, chapter))
+    return diffs
+
+
+def _chapters(root: Path) -> list[str]:
+    from .bookbuild import toc_chapters
+
+    return toc_chapters(root)
+
+
+def execute_into(root: Path, out: Path, chapters: list[str], profile: str, jobs: int) -> None:
+    from .bookbuild import execute_into as _execute
+
+    _execute(root, out, chapters, profile, jobs)
+
+
+def refresh(root: Path, accept: bool, jobs: int = 2) -> int:
+    """Execute every chapter at ci; report what moved; write the references only if accepted.
+
+    Exit status: 0 when nothing moved beyond its tolerance (the references are left as they are:
+    rewriting them with in-tolerance noise would let them drift) or when the moves were accepted;
+    1 when something moved and ``accept`` is false.
+    """
+    chapters = _chapters(root)
+    with tempfile.TemporaryDirectory(prefix="symdp-refresh-") as tmp:
+        executed = Path(tmp)
+        execute_into(root, executed, chapters, "ci", jobs)
+        missing = [c for c in chapters if not (reference_dir(root) / f"{c}.ipynb").exists()]
+        present = [c for c in chapters if c not in missing]
+        diffs = check(root, executed, present)
+        for chapter in missing:
+            print(f"{chapter}: no reference yet")
+        for d in diffs:
+            print(d)
+        if not diffs and not missing:
+            print("the references are current: nothing moved beyond its tolerance")
+            return 0
+        if not accept:
+            print(f"\n{len(diffs)} difference(s) beyond tolerance, {len(missing)} new chapter(s). "
+                  "Nothing written. If every change above is intended, rerun with "
+                  "`make refresh-references ACCEPT=1`.", file=sys.stderr)
+            return 1
+        reference_dir(root).mkdir(parents=True, exist_ok=True)
+        for chapter in chapters:
+            shutil.copy2(executed / f"{chapter}.ipynb", reference_dir(root) / f"{chapter}.ipynb")
+            _rebase_tolerances(root, chapter)
+        print(f"references written to tests/notebooks/ ({len(chapters)} chapters); tolerances "
+              "recomputed around the new values from their stored samples")
+    return 0
+
+
+def _rebase_tolerances(root: Path, chapter: str) -> None:
+    """After a refresh, recentre each tolerance on the new reference value (same samples)."""
+    path = tolerance_file(root, chapter)
+    if not path.exists():
+        return
+    outputs = _read(reference_dir(root) / f"{chapter}.ipynb")
+    printed = {k: t for o in outputs.values() for k, t in o.numbers}
+    record = json.loads(path.read_text())
+    kept = {}
+    for key, entry in record["numbers"].items():
+        if key not in printed:
+            continue  # the number is gone from the chapter
+        entry = _entry(printed[key], entry["samples"])
+        if entry is not None:
+            kept[key] = entry
+    record["numbers"] = kept
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _entry(reference: str, samples: dict[str, str]) -> dict | None:
+    tol = derive_tolerance(reference, samples.values())
+    if tol is None:
+        return None
+    values = [value_of(s) for s in samples.values()] + [value_of(reference)]
+    return {"reference": value_of(reference), "tolerance": tol,
+            "relative": float(f"{tol / abs(value_of(reference)):.2g}")
+            if value_of(reference) else None,
+            "range": [min(values), max(values)], "samples": samples}
+
+
+def execute_under(root: Path, setting: str, out: Path, jobs: int = 2) -> None:
+    """Execute every chapter at ci under one of :data:`KERNEL_SETTINGS`, in a fresh process.
+
+    The variables must be set before torch loads, so the build runs in a child process; its
+    sweeps get a store of their own, so no stored run of another setting is reused.
+    """
+    env = {**os.environ, **KERNEL_SETTINGS[setting], "SYMDP_STORE": str(out / "store")}
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "symdp.references", "--root", str(root), "execute",
+                    str(out), "--jobs", str(jobs)], env=env, check=True)
+
+
+def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 2) -> None:
+    """Execute under each setting, then derive and write every chapter's tolerances.
+
+    The committed references count as one more sample (``reference-notebooks``): they were
+    made on whichever machine last refreshed them.
+    """
+    chapters = _chapters(root)
+    sample_dirs = {"reference-notebooks": reference_dir(root)}
+    for setting in settings:
+        target = out / setting
+        if not (reuse and all((target / f"{c}.ipynb").exists() for c in chapters)):
+            print(f"executing the chapters under {setting}: {KERNEL_SETTINGS[setting]}",
+                  flush=True)
+            execute_under(root, setting, target, jobs)
+        sample_dirs[setting] = target
+    for chapter in chapters:
+        reference = _read(reference_dir(root) / f"{chapter}.ipynb")
+        printed = {k: t for o in reference.values() for k, t in o.numbers}
+        samples: dict[str, dict[str, str]] = {k: {} for k in printed}
+        for name, folder in sample_dirs.items():
+            sample = _read(folder / f"{chapter}.ipynb")
+            for key, ref in reference.items():
+                now = sample.get(key)
+                if now is None or now.text != ref.text or len(now.numbers) != len(ref.numbers):
+                    print(f"warning: {chapter} {key}: text differs under {name}; its numbers "
+                          "are not sampled there")
+                    continue
+                for nkey, text in now.numbers:
+                    samples[nkey][name] = text
+        durations = load_durations(root, chapter)
+        numbers = {}
+        for key, text in printed.items():
+            entry = None if key in durations else _entry(text, samples[key])
+            if entry is not None:
+                numbers[key] = entry
+        path = tolerance_file(root, chapter)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "about": "Numbers of this chapter's ci execution that vary across CPU kernels, each "
+                     "with its tolerance: MARGIN x its largest deviation from the reference "
+                     "across the samples, at least one unit of its last printed digit. Written "
+                     "by `make tolerances` (symdp/references.py); every other number is "
+                     "compared exactly.",
+            "margin": MARGIN,
+            "settings": {name: KERNEL_SETTINGS.get(name, "the committed reference notebooks")
+                         for name in sample_dirs},
+            "durations": durations,
+            "numbers": numbers,
+        }
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"{chapter}: {len(numbers)} of {len(printed)} numbers vary; "
+              f"written {path.relative_to(root)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m symdp.references", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=str(_root()))
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_check = sub.add_parser("check", help="compare executed notebooks with the references")
+    p_check.add_argument("executed", help="folder of executed NN_slug.ipynb (ci profile)")
+    p_ex = sub.add_parser("execute", help="execute every chapter at ci into a folder")
+    p_ex.add_argument("out")
+    p_ex.add_argument("--jobs", type=int, default=2)
+    p_ref = sub.add_parser("refresh", help="re-execute at ci; write only with --accept")
+    p_ref.add_argument("--accept", action="store_true")
+    p_ref.add_argument("--jobs", type=int, default=2)
+    p_sp = sub.add_parser("spread", help="execute under kernel settings; derive tolerances")
+    p_sp.add_argument("--out", default="_build/spread")
+    p_sp.add_argument("--settings", default=",".join(KERNEL_SETTINGS))
+    p_sp.add_argument("--reuse", action="store_true", help="keep executions already in --out")
+    p_sp.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    root = Path(args.root).resolve()
+    if args.command == "check":
+        diffs = check(root, Path(args.executed), _chapters(root))
+        for d in diffs:
+            print(d)
+        print(f"{len(diffs)} difference(s) beyond tolerance" if diffs else
+              "every chapter matches its reference")
+        return 1 if diffs else 0
+    if args.command == "execute":
+        import torch
+
+        print(f"executing the chapters at ci into {args.out} (torch CPU kernels: "
+              f"{torch.backends.cpu.get_cpu_capability()}, MKL_CBWR="
+              f"{os.environ.get('MKL_CBWR', 'unset')})", flush=True)
+        execute_into(root, Path(args.out).resolve(), _chapters(root), "ci", args.jobs)
+        return 0
+    if args.command == "refresh":
+        return refresh(root, args.accept, args.jobs)
+    settings = [s for s in args.settings.split(",") if s]
+    unknown = [s for s in settings if s not in KERNEL_SETTINGS]
+    if unknown:
+        print(f"error: unknown setting {unknown[0]!r} (known: {', '.join(KERNEL_SETTINGS)})",
+              file=sys.stderr)
+        return 2
+    spread(root, (root / args.out).resolve(), settings, args.reuse, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
