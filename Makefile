@@ -17,7 +17,8 @@
 #   make test                          ci book + unit tests + notebook regression against
 #                                      tests/notebooks/ + the browser tests (headless Chromium on
 #                                      _build/html); then the chapters and the unit tests again
-#                                      under other CPU kernels (PORTABLE_KERNELS)
+#                                      under other CPU kernels (PORTABLE_KERNELS); installs the
+#                                      Debian chromium package if missing
 #   make unit                          unit tests only (no notebook execution)
 PYTHON ?= python3
 VENV := .venv
@@ -40,9 +41,11 @@ PORTABLE := _build/executed-portable
 # FreeSerif/FreeSans/FreeMono (Sphinx's xelatex fonts).
 TEX_DEBS := latexmk texlive-xetex texlive-latex-recommended texlive-latex-extra \
 	texlive-fonts-recommended fonts-freefont-otf
+# Debian packages of the browser tests: the browser and the fonts its screenshots use.
+CHROMIUM_DEBS := chromium fonts-liberation
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test unit book pdf tex chapter refresh-references tolerances clean
+.PHONY: setup test unit book pdf tex chromium chapter refresh-references tolerances clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,11 +68,24 @@ tex:
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing TeX packages:" $$missing; \
-	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install \
 	      -y -qq --no-install-recommends $$missing; \
 	  fi; \
 	elif ! command -v xelatex >/dev/null || ! command -v latexmk >/dev/null; then \
 	  echo "error: make pdf needs xelatex and latexmk (TeX Live: $(TEX_DEBS))" >&2; exit 1; \
+	fi
+
+# Installs Chromium for the browser tests when it is missing (Debian/Ubuntu; apt-get, through sudo
+# unless root). Playwright drives this browser and downloads none of its own.
+chromium:
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+	  if command -v apt-get >/dev/null; then \
+	    echo "installing Chromium: $(CHROMIUM_DEBS)"; \
+	    $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install \
+	      -y -qq --no-install-recommends $(CHROMIUM_DEBS); \
+	  else \
+	    echo "error: make test needs Chromium on PATH (chromium or chromium-browser)" >&2; exit 1; \
+	  fi; \
 	fi
 
 chapter: $(STAMP)
@@ -84,12 +100,12 @@ tolerances: $(STAMP)
 
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
 # the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:
-# headless Chromium) and the notebook regression (tests/test_notebooks.py: the executions the
+# headless Chromium through Playwright) and the notebook regression (tests/test_notebooks.py: the executions the
 # build just made against tests/notebooks/). Then the portability pass: the chapters executed
 # again under PORTABLE_KERNELS (with a result store of their own, so the sweeps rerun too), and
 # the unit tests and the notebook regression on that execution.
 # SYMDP_REQUIRE_BOOK=1: a missing book, execution or Chromium fails those tests instead of skipping.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m symdp.bookbuild book --profile ci --jobs $(JOBS)
 	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests
 	rm -rf $(PORTABLE)
