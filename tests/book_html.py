@@ -1,10 +1,10 @@
 """The built HTML book (``_build/html``) for the tests that read it: where it is, which pages it
 has, and a small standard-library HTML reader.
 
-``make test`` builds the book at the ``ci`` profile before pytest runs and sets
-``SYMDP_REQUIRE_BOOK=1``; CI sets ``CI=true``. In either case a missing book (or a missing
-Chromium, for the browser tests) fails the tests. Run on their own (``pytest tests``) they skip,
-saying why, when there is no built book.
+``make test`` installs Chromium if missing, builds the book at the ``ci`` profile before pytest
+runs and sets ``SYMDP_REQUIRE_BOOK=1``; CI sets ``CI=true``. In either case a missing book (or a
+missing Chromium, for the browser tests in tests/test_browser.py) fails the tests. Run on their own
+(``pytest tests``) they skip, saying why, when there is no built book.
 """
 
 from __future__ import annotations

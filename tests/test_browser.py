@@ -9,8 +9,8 @@ before the chapter's first section. Screenshots of every page go to ``_build/scr
 
 ``make test`` builds the HTML at the ci profile first; there a missing book or a missing Chromium
 fails (as with ``CI=true``). Run alone without a built book, the tests skip and say why.
-Chromium comes from the distribution (``apt-get install chromium``; ``.ci/run`` installs it) and is
-driven over its DevTools pipe (tests/chromium_cdp.py): no other dependency.
+Playwright (``playwright.sync_api``) drives the distribution's Chromium (``apt-get install
+chromium``; ``make test`` installs it), so it needs no browser download (no ``playwright install``).
 """
 
 from __future__ import annotations
@@ -25,30 +25,40 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Request, Response, Route
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
 
 from book_html import (HTML, SCREENSHOTS, all_pages, chapter_pages, is_redirect, parse,
                        require_html, skip_or_fail)
-from chromium_cdp import CDPError, Chromium, find_chromium
 
 WIDTH, HEIGHT = 1280, 900
 
-# Upstream and harmless, so tolerated by name: Sphinx 7.4 writes an inline script that an extension
-# registers after the builder starts twice (HTML builder: `_JavaScript(None, body=...)` from
-# app.add_js_file, then `_JavaScript('', body=...)` again in prepare_writing), and the second copy
-# of sphinx-thebe's `const THEBE_JS_URL = ...` throws. Thebe (live code) is off in this book. Any
-# other JavaScript error fails the test.
-KNOWN_JS_ERRORS = [re.compile(r"Identifier 'THEBE_JS_URL' has already been declared")]
+# Upstream and harmless, so tolerated by name; any other JavaScript error, uncaught or logged with
+# console.error, fails the test.
+# - Sphinx 7.4 writes an inline script that an extension registers after the builder starts twice
+#   (HTML builder: `_JavaScript(None, body=...)` from app.add_js_file, then `_JavaScript('',
+#   body=...)` again in prepare_writing), and the second copy of sphinx-thebe's
+#   `const THEBE_JS_URL = ...` throws. Thebe (live code) is off in this book.
+# - pydata-sphinx-theme 0.17 logs "Got invalid theme mode: ." on a browser's first visit: no mode
+#   is stored yet and the theme's default_mode is empty, so it falls back to "auto" as intended.
+KNOWN_JS_ERRORS = [re.compile(r"Identifier 'THEBE_JS_URL' has already been declared"),
+                   re.compile(r"Got invalid theme mode: \. Resetting to auto\.")]
 
 # Runs in the page after its load event: waits for MathJax's first typesetting pass, the images
-# and the fonts, then reports what the checks need.
+# and the fonts (60 s at most, so that a stuck page fails the checks instead of hanging the run),
+# then reports what the checks need.
 PROBE = r"""
-(async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
-  await Promise.all([...document.images].map(img => img.complete ? null :
-      new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
-  await document.fonts.ready;
+async () => {
+  const settled = (async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+      await MathJax.startup.promise;
+    }
+    await Promise.all([...document.images].map(img => img.complete ? null :
+        new Promise(done => { img.addEventListener('load', done); img.addEventListener('error', done); })));
+    await document.fonts.ready;
+  })();
+  await Promise.race([settled, new Promise(done => setTimeout(done, 60000))]);
   const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, noscript';
   const visible = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -87,18 +97,26 @@ PROBE = r"""
     rerunBeforeSection: before(rerun, firstSection),
     height: document.documentElement.scrollHeight,
   };
-})()
+}
 """
 
 
 @dataclass
 class PageReport:
     path: str  # relative to _build/html
-    probe: dict
+    probe: dict = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    screenshot: Path | None = None
+
+
+@dataclass
+class Crawl:
+    base: str  # the local server's root URL
+    pages: list[PageReport]
+
+    def page(self, path: str) -> PageReport | None:
+        return next((r for r in self.pages if r.path == path), None)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -106,55 +124,98 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 @pytest.fixture(scope="module")
-def crawl() -> dict[str, PageReport]:
+def crawl() -> Crawl:
     """Serve _build/html on 127.0.0.1 (a free port), open every page in Chromium, report."""
     html = require_html()
-    executable = find_chromium()
+    executable = _chromium()
     if executable is None:
-        skip_or_fail("no Chromium on PATH: apt-get install chromium (.ci/run does)")
+        skip_or_fail("no Chromium on PATH: apt-get install chromium (make test does)")
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html)))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    # "localhost", not the IP: Chromium's resolver rules map every other host name to nothing.
+    # "localhost", not the IP: the resolver rule below maps every other host name, 127.0.0.1
+    # included, to nothing.
     base = f"http://localhost:{server.server_address[1]}/"
     if SCREENSHOTS.exists():
         shutil.rmtree(SCREENSHOTS)
-    reports: dict[str, PageReport] = {}
+    reports = []
     try:
-        with Chromium(executable) as browser:
-            page = browser.new_page(WIDTH, HEIGHT)
+        with sync_playwright() as playwright:
+            # Two locks on the network: no host but localhost resolves, IP addresses included
+            # (this also stops connections that Playwright cannot route, such as preconnects),
+            # and _local_only aborts every request that is not for the local server.
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True,
+                args=["--no-sandbox", "--disable-gpu",
+                      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"])
+            context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+            context.set_default_timeout(60_000)
+            context.route("**/*", functools.partial(_local_only, base))
             for path in all_pages(html):
-                rel = path.relative_to(html).as_posix()
-                try:
-                    page.navigate(base + rel)
-                    probe = page.evaluate(PROBE, timeout=90)
-                except CDPError as exc:
-                    pytest.fail(f"{rel}: the browser could not load the page: {exc}")
-                report = PageReport(rel, probe)
-                report.requests, report.failures, report.errors = page.network_log()
-                stem = rel.removesuffix(".html").replace("/", "_").removeprefix("book_")
-                report.screenshot = SCREENSHOTS / f"{stem}.png"
-                page.screenshot(report.screenshot)
-                if path.parent.name == "book" and re.match(r"\d\d_", path.stem):
-                    page.screenshot(SCREENSHOTS / f"{stem}-full.png", full_page=True)
-                reports[rel] = report
+                reports.append(_visit(context, base, path.relative_to(html).as_posix()))
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-    reports["__base__"] = base  # type: ignore[assignment]
-    return reports
+    return Crawl(base, reports)
 
 
-def _pages(crawl) -> list[PageReport]:
-    return [r for k, r in crawl.items() if k != "__base__"]
+def _local_only(base: str, route: Route) -> None:
+    """Let requests for the local server through; abort the rest (the test reports them)."""
+    if route.request.url.startswith(base):
+        route.continue_()
+    else:
+        route.abort("blockedbyclient")
+
+
+def _visit(context: BrowserContext, base: str, rel: str) -> PageReport:
+    """Open one page in a fresh tab, so each report holds only that page's requests and errors."""
+    report = PageReport(rel)
+    page = context.new_page()
+    page.on("request", lambda request: report.requests.append(request.url))
+    page.on("requestfailed", functools.partial(_request_failed, report))
+    page.on("response", functools.partial(_response, report))
+    page.on("pageerror", lambda exc: report.errors.append(f"uncaught: {exc.name}: {exc.message}"))
+    page.on("console", functools.partial(_console, report))
+    try:
+        page.goto(base + rel, wait_until="load")
+        report.probe = page.evaluate(PROBE)
+        stem = rel.removesuffix(".html").replace("/", "_").removeprefix("book_")
+        page.screenshot(path=SCREENSHOTS / f"{stem}.png")
+        if re.fullmatch(r"book/\d\d_[^/]+\.html", rel):  # a chapter: the whole page too
+            page.screenshot(path=SCREENSHOTS / f"{stem}-full.png", full_page=True)
+    except PlaywrightError as exc:
+        pytest.fail(f"{rel}: the browser could not load the page: {exc}")
+    finally:
+        page.close()
+    return report
+
+
+def _request_failed(report: PageReport, request: Request) -> None:
+    if request.failure != "net::ERR_ABORTED":  # cancelled by the page itself, not a failure
+        report.failures.append(f"{request.resource_type} request failed: {request.failure} "
+                               f"({request.url})")
+
+
+def _response(report: PageReport, response: Response) -> None:
+    if response.status >= 400:
+        report.failures.append(f"HTTP {response.status} for {response.url}")
+
+
+def _console(report: PageReport, message: ConsoleMessage) -> None:
+    if message.type == "error":
+        report.errors.append(f"console: {message.text} {message.location.get('url', '')}")
 
 
 def test_every_page_was_opened(crawl):
-    opened = {r.path for r in _pages(crawl)}
+    opened = {r.path for r in crawl.pages}
     assert "book/index.html" in opened
     for chapter in chapter_pages():
         assert f"book/{chapter}.html" in opened
@@ -168,7 +229,7 @@ RAW_TEX = [re.compile(p) for p in (r"\$\$", r"\\\[", r"\\\(", r"\\begin\{", r"\\
 
 def test_math_is_typeset(crawl):
     problems = []
-    for r in _pages(crawl):
+    for r in crawl.pages:
         p = r.probe
         if p["math"] and not p["mathjax"]:
             problems.append(f"{r.path}: {p['math']} math elements but MathJax did not load")
@@ -184,13 +245,13 @@ def test_math_is_typeset(crawl):
                                 f"...{p['text'][start:m.end() + 60]!r}...")
                 break
     assert not problems, "\n".join(problems)
-    chapters = [r for r in _pages(crawl) if re.match(r"book/\d\d_", r.path)]
+    chapters = [r for r in crawl.pages if re.match(r"book/\d\d_", r.path)]
     assert all(r.probe["mathTypeset"] > 0 for r in chapters), "a chapter without any math?"
 
 
 def test_every_image_loads(crawl):
     problems = []
-    for r in _pages(crawl):
+    for r in crawl.pages:
         for img in r.probe["images"]:
             if not (img["complete"] and img["width"] > 0 and img["height"] > 0):
                 problems.append(f"{r.path}: image {img['src']} did not load "
@@ -201,7 +262,7 @@ def test_every_image_loads(crawl):
 def test_every_figure_has_a_loaded_image(crawl):
     """Each numbered figure of the static HTML shows up as a loaded image in the browser."""
     problems = []
-    for r in _pages(crawl):
+    for r in crawl.pages:
         doc = parse(HTML / r.path)
         figures = [f for f in doc.iter("figure") if next(f.iter(cls="caption-number"), None)]
         loaded = [i for i in r.probe["images"] if i["figure"] and i["width"] > 0]
@@ -223,10 +284,10 @@ def _ids_of(path: Path) -> set[str]:
 
 
 def test_internal_links_and_cross_references_resolve(crawl):
-    base = crawl["__base__"]
-    ids = {r.path: set(r.probe["ids"]) for r in _pages(crawl)}
+    base = crawl.base
+    ids = {r.path: set(r.probe["ids"]) for r in crawl.pages}
     problems, checked = [], 0
-    for r in _pages(crawl):
+    for r in crawl.pages:
         for href in sorted(set(r.probe["links"])):
             if not href.startswith(base):
                 continue  # external links (Binder, Colab, DOIs) are links, not requests
@@ -254,9 +315,9 @@ def test_internal_links_and_cross_references_resolve(crawl):
 
 
 def test_pages_request_only_the_local_server(crawl):
-    base = crawl["__base__"]
+    base = crawl.base
     problems = []
-    for r in _pages(crawl):
+    for r in crawl.pages:
         assert r.requests, f"{r.path}: no request recorded"
         for url in r.requests:
             if url.startswith(base) or url.split(":", 1)[0] in ("data", "blob", "about"):
@@ -271,7 +332,7 @@ def test_pages_request_only_the_local_server(crawl):
 
 def test_no_javascript_errors(crawl):
     problems = []
-    for r in _pages(crawl):
+    for r in crawl.pages:
         for error in r.errors:
             if "favicon.ico" in error or any(k.search(error) for k in KNOWN_JS_ERRORS):
                 continue
@@ -282,7 +343,7 @@ def test_no_javascript_errors(crawl):
 def test_chapters_show_parameters_and_rerun_command_first(crawl):
     problems = []
     for chapter in chapter_pages():
-        r = crawl.get(f"book/{chapter}.html")
+        r = crawl.page(f"book/{chapter}.html")
         p = r.probe
         if not p["paramsTable"]:
             problems.append(f"{chapter}: no parameter table")
@@ -310,7 +371,7 @@ def test_chapters_show_parameters_and_rerun_command_first(crawl):
 def test_screenshots_saved(crawl):
     linear = SCREENSHOTS / "05_linear.png"
     shots = sorted(SCREENSHOTS.glob("*.png"))
-    assert len(shots) >= len(_pages(crawl)), "a page has no screenshot"
+    assert len(shots) >= len(crawl.pages), "a page has no screenshot"
     for shot in shots:
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, f"{shot.name} is empty"
