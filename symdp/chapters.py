@@ -21,6 +21,7 @@ so they always come from the executed cells.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = [
     "show_table",
     "table_markdown",
     "show_figure",
+    "significant",
     "SEED",
     "STYLE",
 ]
@@ -282,9 +284,36 @@ class _Text:
         return self.text
 
 
-def _format(value: Any, fmt: str | None) -> str:
+class significant:
+    """A format with ``digits`` significant digits, as a percentage with ``percent=True``.
+
+    For numbers that come out of training or simulation, whose digits beyond the first two move
+    from one CPU to the next (``tests/references/`` has the measured spreads): a fixed number of
+    decimals would print 0.557% and 0.016% alike with three decimals, three significant digits
+    in one and two in the other. Pass it wherever a format spec goes (``glue(..., fmt=)``,
+    ``show_table(formats=...)``).
+    """
+
+    def __init__(self, digits: int = 2, percent: bool = False):
+        if not (isinstance(digits, int) and digits >= 1):
+            raise ValueError(f"digits must be an integer >= 1, got {digits!r}")
+        self.digits, self.percent = digits, percent
+
+    def __call__(self, value: float) -> str:
+        x = float(value) * (100.0 if self.percent else 1.0)
+        if x == 0 or not math.isfinite(x):
+            text = format(x, "g")
+        else:
+            decimals = max(self.digits - 1 - math.floor(math.log10(abs(x))), 0)
+            text = format(round(x, decimals), f".{decimals}f")
+        return text + ("%" if self.percent else "")
+
+
+def _format(value: Any, fmt: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
+    if callable(fmt):
+        return fmt(value)
     if fmt is not None:
         return format(value, fmt)
     if isinstance(value, bool) or isinstance(value, (int, str)):
@@ -306,8 +335,9 @@ def glue(name: str, value: Any, fmt: str | None = None) -> None:
         Unique within the chapter (also used as the key by ``{glue:text}``).
     value : number or str
         Floats without ``fmt`` are rounded to 4 significant digits.
-    fmt : str, optional
-        A format spec (``".3f"``, ``".2%"``, ``",d"``, ``".1e"``) applied before storing.
+    fmt : str or callable, optional
+        A format spec (``".3f"``, ``".2%"``, ``",d"``, ``".1e"``) or a formatter such as
+        :class:`significant`, applied before storing.
 
     The rounded text, not the raw float, is what is stored, so the notebook's outputs are
     stable for the notebook regression and the prose shows exactly the printed value.
@@ -359,13 +389,13 @@ class _MarkdownTable:
         return self.plain
 
 
-def _cell(value: Any, float_format: str) -> str:
+def _cell(value: Any, float_format: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
         if value != value:  # NaN: a missing entry
             return "-"
-        return format(value, float_format)
+        return float_format(value) if callable(float_format) else format(value, float_format)
     return str(value).replace("|", "\\|")
 
 
@@ -408,7 +438,8 @@ def show_table(
 
     The output is a MyST ``{table}`` directive (the book renders Markdown outputs as MyST), so
     the table gets a number and ``{numref}`name``` refers to it. Tag the cell ``remove-input``.
-    Numbers are formatted here (``formats`` per column, e.g. ``{"error": ".2%"}``, else
+    Numbers are formatted here (``formats`` per column, e.g. ``{"error": ".2%"}`` or
+    ``{"error": significant(2, percent=True)}``, else
     ``float_format``; NaN shows as "-"), which also keeps the stored output stable for the notebook regression.
     """
     markdown = table_markdown(df, name, caption, float_format, formats, index)

@@ -13,7 +13,8 @@ the current sources is compared with it output by output (:func:`compare`):
 * figures are compared by name (each glued figure must exist), not by pixels; durations are
   not compared (machines differ twofold in speed): numbers printed with a unit of time
   ("3.2 s"), table columns headed by a time, and the numbers a chapter's tolerance file lists
-  under ``durations`` (such as a ratio of two timings), each with its reason; nor are memory
+  under ``durations`` (a ratio of two timings, or a sentence that follows from one), each with
+  its reason; nor are memory
   addresses.
 
 A tolerance is derived, never chosen (:func:`derive_tolerance`): the chapters are executed under
@@ -59,6 +60,7 @@ __all__ = [
     "compare",
     "derive_tolerance",
     "last_digit_unit",
+    "significant_digits",
     "load_tolerances",
     "check",
     "main",
@@ -125,8 +127,13 @@ class Difference:
             band = "exact" if self.tolerance is None else f"tolerance {self.tolerance:.3g}"
             return f"{self.chapter} {self.key}: {self.reference} -> {self.new} ({band})"
         if self.kind == "text":
-            return (f"{self.chapter} {self.key}: text changed\n    reference: "
-                    f"{_short(self.reference)}\n    now:       {_short(self.new)}")
+            at = next((i for i, (a, b) in enumerate(zip(self.reference, self.new)) if a != b),
+                      min(len(self.reference), len(self.new)))
+            start = max(at - 80, 0)  # show where the texts part, not their common start
+            return (f"{self.chapter} {self.key}: text changed at character {at} (numbers shown "
+                    f"as {PLACEHOLDER})\n"
+                    f"    reference: ...{_short(self.reference[start:])}\n"
+                    f"    now:       ...{_short(self.new[start:])}")
         return f"{self.chapter} {self.key}: {self.kind} output"
 
 
@@ -138,6 +145,12 @@ def _short(text: str, n: int = 300) -> str:
 def value_of(text: str) -> float:
     """The float a printed number stands for (``"66,821"``, ``"\u22121.5e-07"``)."""
     return float(text.replace(",", "").replace("\u2212", "-"))
+
+
+def significant_digits(text: str) -> int:
+    """How many significant digits a printed number shows: ``"0.016"`` 2, ``"8.53"`` 3."""
+    mantissa = text.replace(",", "").lower().partition("e")[0].lstrip("-\u2212")
+    return len(mantissa.replace(".", "").lstrip("0")) or 1
 
 
 def last_digit_unit(text: str) -> float:
@@ -245,19 +258,21 @@ def compare(chapter: str, reference: dict[str, Output], new: dict[str, Output],
     """Every difference beyond tolerance between two :func:`extract` results.
 
     ``tolerances`` maps a number's key to ``{"reference": value, "tolerance": tol, ...}``;
-    such a number passes when ``|new - reference| <= tolerance``. Numbers keyed in
-    ``durations`` are not compared. Every other number, and all text, must be as printed in
+    such a number passes when ``|new - reference| <= tolerance``. Numbers and whole outputs
+    keyed in ``durations`` are not compared. Every other number, and all text, must be as printed in
     the reference.
     """
     durations = set(durations)
     diffs = []
     for key, ref in reference.items():
         now = new.get(key)
+        if key in durations:  # a whole output that reports a duration (or a claim about one)
+            continue
         if now is None:
             diffs.append(Difference(chapter, key, "missing", ref.text, ""))
             continue
         if ref.text != now.text or len(ref.numbers) != len(now.numbers):
-            diffs.append(Difference(chapter, key, "text", _fill(ref), _fill(now)))
+            diffs.append(Difference(chapter, key, "text", ref.text, now.text))
             continue
         for (nkey, rtext), (_, ntext) in zip(ref.numbers, now.numbers):
             tol = tolerances.get(nkey)
@@ -273,14 +288,6 @@ def compare(chapter: str, reference: dict[str, Output], new: dict[str, Output],
         if key not in reference:
             diffs.append(Difference(chapter, key, "extra", "", new[key].text))
     return diffs
-
-
-def _fill(output: Output) -> str:
-    parts = output.text.split(PLACEHOLDER)
-    out = parts[0]
-    for (_, number), rest in zip(output.numbers, parts[1:]):
-        out += number + rest
-    return out
 
 
 def derive_tolerance(reference: str, samples: Iterable[str]) -> float | None:
@@ -356,17 +363,19 @@ def execute_into(root: Path, out: Path, chapters: list[str], profile: str, jobs:
     _execute(root, out, chapters, profile, jobs)
 
 
-def refresh(root: Path, accept: bool, jobs: int = 2) -> int:
+def refresh(root: Path, accept: bool, jobs: int = 2, executed: Path | None = None) -> int:
     """Execute every chapter at ci; report what moved; write the references only if accepted.
 
-    Exit status: 0 when nothing moved beyond its tolerance (the references are left as they are:
-    rewriting them with in-tolerance noise would let them drift) or when the moves were accepted;
-    1 when something moved and ``accept`` is false.
+    ``executed``: take the executions from this folder (the ci build's ``_build/executed``)
+    instead of executing again. Exit status: 0 when nothing moved beyond its tolerance (the
+    references are left as they are: rewriting them with in-tolerance noise would let them
+    drift) or when the moves were accepted; 1 when something moved and ``accept`` is false.
     """
     chapters = _chapters(root)
     with tempfile.TemporaryDirectory(prefix="symdp-refresh-") as tmp:
-        executed = Path(tmp)
-        execute_into(root, executed, chapters, "ci", jobs)
+        if executed is None:
+            executed = Path(tmp)
+            execute_into(root, executed, chapters, "ci", jobs)
         missing = [c for c in chapters if not (reference_dir(root) / f"{c}.ipynb").exists()]
         present = [c for c in chapters if c not in missing]
         diffs = check(root, executed, present)
@@ -477,7 +486,8 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
                      "by `make tolerances` (symdp/references.py); every other number is "
                      "compared exactly.",
             "margin": MARGIN,
-            "settings": {name: KERNEL_SETTINGS.get(name, "the committed reference notebooks")
+            "settings": {name: KERNEL_SETTINGS.get(name, "the reference notebooks as committed "
+                                                          "when these tolerances were derived")
                          for name in sample_dirs},
             "durations": durations,
             "numbers": numbers,
@@ -500,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     p_ref = sub.add_parser("refresh", help="re-execute at ci; write only with --accept")
     p_ref.add_argument("--accept", action="store_true")
     p_ref.add_argument("--jobs", type=int, default=2)
+    p_ref.add_argument("--executed", help="use these ci executions instead of executing")
     p_sp = sub.add_parser("spread", help="execute under kernel settings; derive tolerances")
     p_sp.add_argument("--out", default="_build/spread")
     p_sp.add_argument("--settings", default=",".join(KERNEL_SETTINGS))
@@ -523,7 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         execute_into(root, Path(args.out).resolve(), _chapters(root), "ci", args.jobs)
         return 0
     if args.command == "refresh":
-        return refresh(root, args.accept, args.jobs)
+        return refresh(root, args.accept, args.jobs,
+                       Path(args.executed).resolve() if args.executed else None)
     settings = [s for s in args.settings.split(",") if s]
     unknown = [s for s in settings if s not in KERNEL_SETTINGS]
     if unknown:

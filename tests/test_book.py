@@ -261,6 +261,20 @@ def test_glue_rounds():
         chapters.glue("t-e", [1, 2])
 
 
+@pytest.mark.parametrize("value, digits, percent, text", [
+    (0.00557, 2, True, "0.56%"), (0.00016, 2, True, "0.016%"), (0.1064, 2, True, "11%"),
+    (0.0197, 2, True, "2.0%"), (2.77, 2, False, "2.8"), (1234.5, 2, False, "1234"),
+    (0.0, 2, True, "0%")])
+def test_significant_prints_that_many_digits(value, digits, percent, text):
+    assert chapters.significant(digits, percent=percent)(value) == text
+    assert chapters._format(value, chapters.significant(digits, percent=percent)) == text
+
+
+def test_significant_rejects_zero_digits():
+    with pytest.raises(ValueError, match="digits"):
+        chapters.significant(0)
+
+
 def test_glued_text_survives_myst_nb_parsing():
     from myst_nb.core.variables import format_plain_text
 

@@ -55,6 +55,12 @@ def test_the_unit_of_the_last_printed_digit(text, unit):
     assert last_digit_unit(text) == pytest.approx(unit)
 
 
+@pytest.mark.parametrize("text, digits", [("0.016", 2), ("8.53", 3), ("1.7e-07", 2), ("66,821", 5),
+                                          ("-0.0505", 3), ("0", 1), ("24.25", 4)])
+def test_significant_digits_of_a_printed_number(text, digits):
+    assert refs.significant_digits(text) == digits
+
+
 def test_a_number_that_never_moved_stays_exact():
     assert derive_tolerance("1.7e-07", ["1.7e-07", "1.7e-07"]) is None
 
@@ -125,6 +131,9 @@ def test_missing_and_extra_outputs_fail():
 
 def test_durations_are_not_compared():
     assert compare("ch", _outputs(t="59"), _outputs(t="214"), {}, durations=["glue:t"]) == []
+    claim = compare("ch", _outputs(g="grows linearly"), _outputs(g="grows faster"), {},
+                    durations=["glue:g"])
+    assert claim == []  # a sentence that follows from a timing
 
 
 def test_refresh_refuses_to_write_without_accept(tmp_path, monkeypatch, capsys):
