@@ -357,6 +357,12 @@ def _chapters(root: Path) -> list[str]:
     return toc_chapters(root)
 
 
+def _cpu() -> dict:
+    from .bookbuild import _cpu as cpu
+
+    return cpu()
+
+
 def execute_into(root: Path, out: Path, chapters: list[str], profile: str, jobs: int) -> None:
     from .bookbuild import execute_into as _execute
 
@@ -442,6 +448,12 @@ def execute_under(root: Path, setting: str, out: Path, jobs: int = 2) -> None:
                     str(out), "--jobs", str(jobs)], env=env, check=True)
 
 
+def _torch_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("torch")
+
+
 def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 2) -> None:
     """Execute under each setting, then derive and write every chapter's tolerances.
 
@@ -489,6 +501,7 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
             "settings": {name: KERNEL_SETTINGS.get(name, "the reference notebooks as committed "
                                                           "when these tolerances were derived")
                          for name in sample_dirs},
+            "cpu": f"the kernel settings ran on: {_cpu()['model']}, torch {_torch_version()}",
             "durations": durations,
             "numbers": numbers,
         }
