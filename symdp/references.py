@@ -14,8 +14,7 @@ the current sources is compared with it output by output (:func:`compare`):
   not compared (machines differ twofold in speed): numbers printed with a unit of time
   ("3.2 s"), table columns headed by a time, and the numbers a chapter's tolerance file lists
   under ``durations`` (a ratio of two timings, or a sentence that follows from one), each with
-  its reason; nor are memory
-  addresses.
+  its reason; nor are memory addresses.
 
 A tolerance is derived, never chosen (:func:`derive_tolerance`): the chapters are executed under
 several CPU kernel settings (``spread`` below: torch's ``ATEN_CPU_CAPABILITY``, MKL's
@@ -39,7 +38,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import math
 import os
 import re
 import shutil
