@@ -13,7 +13,7 @@
 #                                      that moved beyond its tolerance; writes tests/notebooks/
 #                                      only with ACCEPT=1
 #   make tolerances                    execute the chapters under six CPU kernel settings and
-#                                      derive tests/references/*.json from the spread (~15 min)
+#                                      derive tests/references/*.json from the spread (17 min here)
 #   make test                          ci book + unit tests + notebook regression against
 #                                      tests/notebooks/ + the browser tests (headless Chromium on
 #                                      _build/html); then the chapters and the unit tests again
