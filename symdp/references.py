@@ -468,7 +468,9 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
             execute_under(root, setting, target, jobs)
         sample_dirs[setting] = target
     for chapter in chapters:
-        reference = _read(reference_dir(root) / f"{chapter}.ipynb")
+        durations = load_durations(root, chapter)
+        reference = {k: o for k, o in _read(reference_dir(root) / f"{chapter}.ipynb").items()
+                     if k not in durations}  # whole outputs that are durations: not sampled
         printed = {k: t for o in reference.values() for k, t in o.numbers}
         samples: dict[str, dict[str, str]] = {k: {} for k in printed}
         for name, folder in sample_dirs.items():
@@ -481,7 +483,6 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
                     continue
                 for nkey, text in now.numbers:
                     samples[nkey][name] = text
-        durations = load_durations(root, chapter)
         numbers = {}
         for key, text in printed.items():
             entry = None if key in durations else _entry(text, samples[key])

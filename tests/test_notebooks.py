@@ -46,8 +46,11 @@ def test_every_tolerance_belongs_to_a_printed_number(chapter):
     outputs = references.extract(
         nbformat.read(references.reference_dir(ROOT) / f"{chapter}.ipynb", as_version=4))
     printed = {key: text for o in outputs.values() for key, text in o.numbers}
+    owner = {key: o.key for o in outputs.values() for key, _ in o.numbers}
+    durations = references.load_durations(ROOT, chapter)
     for key, entry in references.load_tolerances(ROOT, chapter).items():
         assert key in printed, f"{chapter}: tolerance for {key}, which the chapter never prints"
+        assert owner[key] not in durations, f"{chapter}: {key} is in a duration, never compared"
         assert references.value_of(printed[key]) == entry["reference"], (
             f"{chapter} {key}: the reference notebook prints {printed[key]}, the tolerance file "
             f"says {entry['reference']}")
