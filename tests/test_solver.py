@@ -120,9 +120,27 @@ def test_nonlinear_grid_is_redrawn_where_the_fitted_policy_goes(nonlinear_fits):
     # Converged means: the validation MSE on the final (redrawn) states meets the tolerance.
     assert redrawn.val_mse <= 1e-6 and any("redraw" in row for row in redrawn.history)
     # Validation on a grid drawn where the policy goes predicts the test error; the LQ grid
-    # understates it.
-    assert redrawn.test_mse / redrawn.val_mse < 1.6 < kept.test_mse / kept.val_mse
-    assert redrawn.test_mse < kept.test_mse
+    # does not. Until the redraw the two runs are one fit (same seed, same steps), so the redraw
+    # row's val_mse_new_grid is the kept policy validated on a grid drawn under it: the same
+    # policy is checked on both grids. Measured (seeds 0-3, torch's default/AVX2/AVX-512
+    # kernels, 12 runs): test MSE / own-grid validation MSE 0.985-1.036 for the kept policy and
+    # 0.92-1.24 for the redrawn fit, against 0.95-4.6 for test / LQ-grid validation. A bar on
+    # the last ratio alone (it was "> 1.6") failed 3 of those 12 runs: how far an LQ-grid fit
+    # misses off its grid is the luck of the network's extrapolation, so here it is compared
+    # with the own-grid miss of the same policy instead (at least 4x larger in log, 12 of 12).
+    at = next(i for i, row in enumerate(redrawn.history) if "redraw" in row)
+    trace = [(h["step"], h["train_loss"], h["val_mse"]) for h in redrawn.history[:at + 1]]
+    assert trace == [(h["step"], h["train_loss"], h["val_mse"]) for h in kept.history]
+    own_grid = redrawn.history[at]["val_mse_new_grid"]
+    assert redrawn.test_mse / redrawn.val_mse < 1.6 and 1 / 1.6 < kept.test_mse / own_grid < 1.6
+    assert abs(math.log(kept.test_mse / kept.val_mse)) > abs(math.log(kept.test_mse / own_grid))
+    # Where the kept policy misses the tolerance on its own paths the redraw trains on and
+    # lowers the test MSE (test MSE ratio redrawn/kept <= 0.66 in the 8 such runs of 12);
+    # otherwise the redraw is accepted at once and the two fits are one policy.
+    if own_grid > 1e-6:
+        assert redrawn.steps > kept.steps and redrawn.test_mse < kept.test_mse
+    else:
+        assert redrawn.steps == kept.steps and redrawn.test_mse == kept.test_mse
 
 
 def test_linear_grid_is_never_redrawn():
