@@ -26,7 +26,7 @@ import random
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -309,7 +309,7 @@ class significant:
         return text + ("%" if self.percent else "")
 
 
-def _format(value: Any, fmt: Any) -> str:
+def _format(value: Any, fmt: str | Callable[[Any], str] | None) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if callable(fmt):
@@ -326,7 +326,7 @@ def _format(value: Any, fmt: Any) -> str:
     )
 
 
-def glue(name: str, value: Any, fmt: str | None = None) -> None:
+def glue(name: str, value: Any, fmt: str | Callable[[Any], str] | None = None) -> None:
     """Store a number or string for the prose: ``{glue:text}`name``` pastes it.
 
     Parameters
@@ -389,7 +389,7 @@ class _MarkdownTable:
         return self.plain
 
 
-def _cell(value: Any, float_format: Any) -> str:
+def _cell(value: Any, float_format: str | Callable[[Any], str]) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
@@ -403,8 +403,8 @@ def table_markdown(
     df,
     name: str,
     caption: str,
-    float_format: str = ".3g",
-    formats: Mapping[str, str] | None = None,
+    float_format: str | Callable[[Any], str] = ".3g",
+    formats: Mapping[str, str | Callable[[Any], str]] | None = None,
     index: bool = True,
 ) -> str:
     """The MyST ``{table}`` directive for a DataFrame (see :func:`show_table`)."""
@@ -430,8 +430,8 @@ def show_table(
     df,
     name: str,
     caption: str,
-    float_format: str = ".3g",
-    formats: Mapping[str, str] | None = None,
+    float_format: str | Callable[[Any], str] = ".3g",
+    formats: Mapping[str, str | Callable[[Any], str]] | None = None,
     index: bool = True,
 ) -> None:
     """Display a pandas DataFrame as a numbered, captioned table labelled ``name``.
