@@ -41,11 +41,16 @@ __all__ = [
     "table_markdown",
     "show_figure",
     "significant",
+    "compare",
+    "claim",
+    "deck_note",
+    "PUBLISHED",
     "SEED",
     "STYLE",
 ]
 
 SEED = 0  # every chapter starts from the same seeds: numpy, torch and random
+PUBLISHED = "paper"  # the profile the published book is executed at
 _CHAPTER_RE = re.compile(r"^\d\d_[a-z0-9_]+$")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -85,12 +90,16 @@ class ChapterConfig:
         Every parameter's resolved value (read-only).
     overrides : tuple[str, ...]
         Names of the parameters given explicitly (not taken from the profile).
+    published : Mapping[str, Any]
+        The values of the published profile (:data:`PUBLISHED`), which the prose, the captions and
+        the deck's configuration are compared against.
     """
 
     chapter: str
     profile: str
     params: Mapping[str, Any]
     overrides: tuple[str, ...] = field(default=())
+    published: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: chapter parameters read as attributes.
@@ -111,24 +120,63 @@ class ChapterConfig:
         """The shell command that reruns this chapter with these values."""
         return rerun_command(self.chapter, self.profile, self.params)
 
+    @property
+    def departures(self) -> dict[str, tuple[Any, Any]]:
+        """``{name: (value, published value)}`` for the parameters that differ from the published
+        profile; empty when the page shows what the published book shows."""
+        return {name: (value, self.published[name]) for name, value in self.params.items()
+                if name in self.published and not _same(value, self.published[name])}
+
+    def departure_banner(self) -> str:
+        """The warning a page executed with other than its published values opens with ('' if none)."""
+        departures = self.departures
+        if not departures:
+            return ""
+        listed = "; ".join(f"`{name} = {format_value(value)}` (published: `{format_value(pub)}`)"
+                           for name, (value, pub) in departures.items())
+        how = (f"at the `{self.profile}` profile" if self.profile != PUBLISHED
+               else "with parameters set by hand")
+        return (
+            ":::{warning}\n"
+            f"This page was executed {how}, not with the values of the published book: {listed}. "
+            "Its numbers, figures and tables, and the sentences that follow from them, are for "
+            "these values; where the text names a figure or table of the deck, it says whether "
+            "this page still shows the deck's configuration.\n:::\n\n"
+        )
+
     def _repr_markdown_(self) -> str:
         rows = ["| parameter | value |", "|:--|:--|", f"| profile | `{self.profile}` |"]
         for name, value in self.params.items():
-            note = " (set)" if name in self.overrides else ""
+            note = " (published: `" + format_value(self.published[name]) + "`)" if (
+                name in self.departures) else ""
             rows.append(f"| `{name}` | `{format_value(value)}`{note} |")
+        # A collapsed admonition: readers meet the chapter's first sentence, not a settings table.
         return (
-            "\n".join(rows)
+            self.departure_banner()
+            + "::::{admonition} Parameters of this page, and how to rerun it\n:class: dropdown\n\n"
+            + "\n".join(rows)
             + "\n\nRerun this chapter with other values (from the repository root):\n\n"
-            + f"```bash\n{self.command}\n```\n"
+            + f"```bash\n{self.command}\n```\n::::\n"
         )
 
     def __repr__(self) -> str:
         lines = [f"chapter {self.chapter}, profile {self.profile}"]
         for name, value in self.params.items():
-            note = " (set)" if name in self.overrides else ""
+            note = (f" (published: {format_value(self.published[name])})"
+                    if name in self.departures else "")
             lines.append(f"  {name} = {format_value(value)}{note}")
         lines.append(f"rerun: {self.command}")
         return "\n".join(lines)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Parameter values equal as the reader sees them (1 and 1.0 alike, lists and tuples alike)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:  # pragma: no cover - exotic values compare by their literal
+        return format_value(a) == format_value(b)
 
 
 def format_value(value: Any) -> str:
@@ -217,7 +265,9 @@ def setup(
     table = profiles[profile]
     resolved = {name: (table[name] if value is None else value) for name, value in params.items()}
     overrides = tuple(name for name, value in params.items() if value is not None)
-    cfg = ChapterConfig(chapter, profile, MappingProxyType(resolved), overrides)
+    published = profiles.get(PUBLISHED, table)
+    cfg = ChapterConfig(chapter, profile, MappingProxyType(resolved), overrides,
+                        MappingProxyType(dict(published)))
 
     _make_reproducible()
     # The metadata lets the build record the resolved values (Execution statistics page).
@@ -342,12 +392,105 @@ def glue(name: str, value: Any, fmt: str | Callable[[Any], str] | None = None) -
     The rounded text, not the raw float, is what is stored, so the notebook's outputs are
     stable for the notebook regression and the prose shows exactly the printed value.
     """
-    text = _format(value, fmt)
+    _glue_text(name, _format(value, fmt))
+
+
+def _glue_text(name: str, text: str, claim: dict | None = None) -> None:
+    """Glue ``text`` under ``name``; a ``claim`` record rides along in the output's metadata."""
     _GLUED[name] = text
     if _in_ipython():
-        from myst_nb import glue as _myst_glue
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display
+        from myst_nb.ext.glue import GLUE_PREFIX
 
-        _myst_glue(name, _Text(text), display=False)
+        # What myst_nb.glue(name, value, display=False) writes, plus the record the rerun test
+        # reads (tests/test_rerun.py): a claim's word and the glued numbers it rests on.
+        bundle, metadata = format_display_data(_Text(text))
+        metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+        if claim is not None:
+            metadata["symdp_claim"] = claim
+        display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
+
+
+def compare(
+    name: str,
+    a: float,
+    b: float,
+    words: tuple[str, str, str] = ("larger than", "smaller than", "about the same as"),
+    *,
+    rtol: float = 0.05,
+    shown: tuple[str, str] | None = None,
+) -> int:
+    """Glue under ``name`` the word that ``a`` against ``b`` warrants, and return its sign.
+
+    ``words[0]`` if :math:`a > b`, ``words[1]`` if :math:`a < b`, ``words[2]`` if
+    |a - b| <= rtol * max(|a|, |b|). A sentence such as "the test MSE is
+    {glue:text}`x`, {glue:text}`word` the validation MSE" then holds at any parameters.
+
+    Parameters
+    ----------
+    shown : (str, str), optional
+        The glue names under which the page prints ``a`` and ``b``. The rerun test
+        (``tests/test_rerun.py``) checks the word against those printed numbers, so a word can
+        never contradict what the reader sees next to it. Both must already be glued.
+
+    Returns
+    -------
+    int
+        1, -1 or 0 for the three words, so the prose that follows can branch on it.
+    """
+    a, b = float(a), float(b)
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise ValueError(f"compare({name!r}): a and b must be finite, got {a!r} and {b!r}")
+    if not rtol >= 0:
+        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    sign = 0 if abs(a - b) <= rtol * max(abs(a), abs(b)) else (1 if a > b else -1)
+    record = {"kind": "compare", "sign": sign, "rtol": rtol, "a": a, "b": b}
+    if shown is not None:
+        missing = [g for g in shown if g not in _GLUED]
+        if missing:
+            raise ValueError(f"compare({name!r}): shown names {missing[0]!r}, which is not glued yet")
+        record["shown"] = list(shown)
+    _glue_text(name, words[{1: 0, -1: 1, 0: 2}[sign]], record)
+    return sign
+
+
+def claim(name: str, holds: bool, if_true: str, if_false: str) -> bool:
+    """Glue ``if_true`` or ``if_false`` under ``name``, chosen by ``holds``; return ``holds``.
+
+    For a qualitative sentence that follows from a computed condition ("all fits are
+    stationary", "the redraw lowers the test error"): the page says what its numbers show.
+    """
+    holds = bool(holds)
+    _glue_text(name, if_true if holds else if_false, {"kind": "claim", "holds": holds})
+    return holds
+
+
+def deck_note(name: str, cfg: ChapterConfig, item: str, **deck: Any) -> bool:
+    """Glue "Deck: <item>." when the page runs the deck's configuration of ``item``, else say how
+    it differs; return whether it is the deck's.
+
+    ``deck`` gives the deck's values of the chapter parameters the item depends on, e.g.
+    ``deck_note("fig4-deck", cfg, "Figure 4", N=128, nu=1.5)``.
+    """
+    unknown = [k for k in deck if k not in cfg.params]
+    if unknown:
+        raise ValueError(f"deck_note({name!r}): {unknown[0]!r} is not a parameter of {cfg.chapter}")
+    differ = {k: v for k, v in deck.items() if not _same(cfg.params[k], v)}
+    if not differ:
+        text = f"Deck: {item}."
+    else:
+        theirs = ", ".join(f"{_MATH.get(k, k)} = {format_value(v)}" for k, v in deck.items())
+        ours = ", ".join(f"{_MATH.get(k, k)} = {format_value(cfg.params[k])}" for k in differ)
+        text = (f"The deck's {item} is for {theirs}; this page shows {ours}, so it is not the "
+                f"deck's configuration.")
+    _glue_text(name, text, {"kind": "deck", "item": item, "deck": not differ,
+                            "differ": sorted(differ)})
+    return not differ
+
+
+# How deck_note names a chapter parameter in prose.
+_MATH = {"N": "N", "nu": "ν", "beta": "β", "gamma": "γ", "delta": "δ", "sigma": "σ", "eta": "η"}
 
 
 def glued() -> dict[str, str]:

@@ -275,6 +275,53 @@ def test_significant_rejects_zero_digits():
         chapters.significant(0)
 
 
+def test_a_page_at_its_published_values_has_no_banner():
+    cfg = chapters.setup("05_linear", "paper", PROFILES, N=None, seeds=None)
+    assert cfg.departures == {} and cfg.departure_banner() == ""
+    assert "dropdown" in cfg._repr_markdown_()
+
+
+def test_a_page_at_other_values_names_each_departure_at_the_top():
+    cfg = chapters.setup("05_linear", "paper", PROFILES, N=256.0, seeds=10)
+    assert cfg.departures == {"N": (256.0, 128)}  # seeds=10 is the published value
+    md = cfg._repr_markdown_()
+    assert md.startswith(":::{warning}") and "`N = 256.0` (published: `128`)" in md
+    assert "seeds = 10" not in md.split(":::")[1]
+    assert "at the `ci` profile" in chapters.setup("05_linear", "ci", PROFILES, N=None,
+                                                   seeds=None).departure_banner()
+
+
+def test_compare_picks_the_word_the_numbers_warrant():
+    assert chapters.compare("t-cmp", 2.0, 1.0) == 1 and chapters.glued()["t-cmp"] == "larger than"
+    assert chapters.compare("t-cmp", 1.0, 2.0, ("up", "down", "flat")) == -1
+    assert chapters.glued()["t-cmp"] == "down"
+    assert chapters.compare("t-cmp", 1.0, 1.04, rtol=0.05) == 0
+    assert chapters.glued()["t-cmp"] == "about the same as"
+    with pytest.raises(ValueError, match="not glued"):
+        chapters.compare("t-cmp", 1.0, 2.0, shown=("t-nowhere", "t-cmp"))
+    with pytest.raises(ValueError, match="finite"):
+        chapters.compare("t-cmp", float("nan"), 1.0)
+
+
+def test_claim_glues_the_phrase_its_condition_chooses():
+    assert chapters.claim("t-cl", 3 > 2, "holds", "fails") is True
+    assert chapters.glued()["t-cl"] == "holds"
+    assert chapters.claim("t-cl", 0, "holds", "fails") is False
+    assert chapters.glued()["t-cl"] == "fails"
+
+
+def test_deck_note_says_when_the_page_is_not_the_decks_configuration():
+    cfg = chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=None)
+    assert chapters.deck_note("t-deck", cfg, "Figure 1", seeds=2) is True
+    assert chapters.glued()["t-deck"] == "Deck: Figure 1."
+    assert chapters.deck_note("t-deck", cfg, "Figure 1", N=128, seeds=2) is False
+    assert chapters.glued()["t-deck"] == ("The deck's Figure 1 is for N = 128, seeds = 2; this "
+                                          "page shows N = 32, so it is not the deck's "
+                                          "configuration.")
+    with pytest.raises(ValueError, match="'nu'"):
+        chapters.deck_note("t-deck", cfg, "Figure 1", nu=1.5)
+
+
 def test_glued_text_survives_myst_nb_parsing():
     from myst_nb.core.variables import format_plain_text
 
