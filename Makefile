@@ -110,7 +110,8 @@ test: $(STAMP) chromium
 	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests
 	rm -rf $(PORTABLE)
 	env $(PORTABLE_KERNELS) SYMDP_STORE=$(PORTABLE)/store $(PY) -m symdp.references execute $(PORTABLE) --jobs $(JOBS)
-	env $(PORTABLE_KERNELS) SYMDP_REQUIRE_BOOK=1 SYMDP_EXECUTED=$(PORTABLE) $(PY) -m pytest tests \
+	env $(PORTABLE_KERNELS) SYMDP_REQUIRE_BOOK=1 SYMDP_EXECUTED=$(PORTABLE) \
+	  SYMDP_RERUN_EXECUTED=_build/executed-rerun $(PY) -m pytest tests \
 	  --ignore tests/test_browser.py --ignore tests/test_book_html.py
 
 unit: $(STAMP)

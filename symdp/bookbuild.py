@@ -669,17 +669,22 @@ def build_book(root: Path, profile: str = "paper", only: list[str] | None = None
 
 
 def execute_into(root: Path, out_dir: Path, chapters: list[str], profile: str = "ci",
-                 jobs: int = 2) -> None:
+                 jobs: int = 2, overrides: dict[str, dict[str, Any]] | None = None) -> None:
     """Execute ``chapters`` at ``profile`` into ``out_dir/NN_slug.ipynb``, their sweeps first.
 
-    What ``make refresh-references`` and the tolerance measurement execute (no cache, no
-    rendering); raises :class:`BuildError` naming any chapter that failed.
+    What ``make refresh-references``, the tolerance measurement and the rerun test execute (no
+    cache, no rendering); ``overrides[chapter]`` sets parameters as ``PARAMS`` would. Raises
+    :class:`BuildError` naming any chapter that failed.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    overrides = overrides or {}
+    for chapter, params in overrides.items():
+        validate_params(root, chapter, dict(params), profile)
     sweeps = sorted({n for c in chapters for n in chapter_sweeps(root, c)})
     if sweeps:
         _run_sweeps(sweeps, profile)
-    todo = [Job(str(root), c, {"profile": profile}, str(out_dir / f"{c}.ipynb"), None, None)
+    todo = [Job(str(root), c, {"profile": profile, **overrides.get(c, {})},
+                str(out_dir / f"{c}.ipynb"), None, None)
             for c in chapters]
     _raise_failures(_run_jobs(todo, jobs), str(out_dir))
 

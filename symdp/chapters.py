@@ -45,6 +45,9 @@ __all__ = [
     "claim",
     "deck_note",
     "PUBLISHED",
+    "contradictions",
+    "claim_records",
+    "glued_texts",
     "SEED",
     "STYLE",
 ]
@@ -419,7 +422,7 @@ def compare(
     words: tuple[str, str, str] = ("larger than", "smaller than", "about the same as"),
     *,
     rtol: float = 0.05,
-    shown: tuple[str, str] | None = None,
+    shown: tuple[str | None, str | None] | None = None,
 ) -> int:
     """Glue under ``name`` the word that ``a`` against ``b`` warrants, and return its sign.
 
@@ -429,10 +432,12 @@ def compare(
 
     Parameters
     ----------
-    shown : (str, str), optional
-        The glue names under which the page prints ``a`` and ``b``. The rerun test
-        (``tests/test_rerun.py``) checks the word against those printed numbers, so a word can
-        never contradict what the reader sees next to it. Both must already be glued.
+    shown : (str or None, str or None), optional
+        The glue names under which the page prints ``a`` and ``b`` (None for a number the prose
+        states, such as 1 in "x times the validation MSE"). :func:`contradictions`, run by
+        ``tests/test_rerun.py`` on every executed chapter, checks the word against those printed
+        numbers, so it cannot contradict what the reader sees next to it. They must be glued
+        before the compare.
 
     Returns
     -------
@@ -447,7 +452,7 @@ def compare(
     sign = 0 if abs(a - b) <= rtol * max(abs(a), abs(b)) else (1 if a > b else -1)
     record = {"kind": "compare", "sign": sign, "rtol": rtol, "a": a, "b": b}
     if shown is not None:
-        missing = [g for g in shown if g not in _GLUED]
+        missing = [g for g in shown if g is not None and g not in _GLUED]
         if missing:
             raise ValueError(f"compare({name!r}): shown names {missing[0]!r}, which is not glued yet")
         record["shown"] = list(shown)
@@ -466,22 +471,27 @@ def claim(name: str, holds: bool, if_true: str, if_false: str) -> bool:
     return holds
 
 
-def deck_note(name: str, cfg: ChapterConfig, item: str, **deck: Any) -> bool:
+def deck_note(name: str, cfg: ChapterConfig, item: str, *, shows: Mapping[str, Any] | None = None,
+              **deck: Any) -> bool:
     """Glue "Deck: <item>." when the page runs the deck's configuration of ``item``, else say how
     it differs; return whether it is the deck's.
 
-    ``deck`` gives the deck's values of the chapter parameters the item depends on, e.g.
-    ``deck_note("fig4-deck", cfg, "Figure 4", N=128, nu=1.5)``.
+    ``deck`` gives the deck's values of the settings the item depends on, e.g.
+    ``deck_note("fig4-deck", cfg, "Figure 4", N=128, nu=1.5)``. They are compared with the
+    chapter's parameters, or with ``shows`` for an item whose settings are not chapter parameters
+    (a sweep's table: ``shows={"N": spec_N, "nu": spec_nu}``).
     """
-    unknown = [k for k in deck if k not in cfg.params]
+    shown = cfg.params if shows is None else shows
+    unknown = [k for k in deck if k not in shown]
     if unknown:
-        raise ValueError(f"deck_note({name!r}): {unknown[0]!r} is not a parameter of {cfg.chapter}")
-    differ = {k: v for k, v in deck.items() if not _same(cfg.params[k], v)}
+        where = f"a parameter of {cfg.chapter}" if shows is None else "in shows"
+        raise ValueError(f"deck_note({name!r}): {unknown[0]!r} is not {where}")
+    differ = {k: v for k, v in deck.items() if not _same(shown[k], v)}
     if not differ:
         text = f"Deck: {item}."
     else:
         theirs = ", ".join(f"{_MATH.get(k, k)} = {format_value(v)}" for k, v in deck.items())
-        ours = ", ".join(f"{_MATH.get(k, k)} = {format_value(cfg.params[k])}" for k in differ)
+        ours = ", ".join(f"{_MATH.get(k, k)} = {format_value(shown[k])}" for k in differ)
         text = (f"The deck's {item} is for {theirs}; this page shows {ours}, so it is not the "
                 f"deck's configuration.")
     _glue_text(name, text, {"kind": "deck", "item": item, "deck": not differ,
@@ -587,3 +597,97 @@ def show_table(
     """
     markdown = table_markdown(df, name, caption, float_format, formats, index)
     _display(_MarkdownTable(markdown, markdown))
+
+
+# --------------------------------------------------------------------------------------------
+# Checking an executed chapter: does any computed word contradict the numbers printed with it?
+
+_NUMBER = re.compile(r"[-+−]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+−]?\d+)?%?")
+
+
+def _printed(text: str) -> tuple[float, float] | None:
+    """The first number in a glued text and half a unit of its last printed digit."""
+    m = _NUMBER.search(text)
+    if not m:
+        return None
+    token = m.group(0).replace("−", "-").replace(",", "")
+    scale = 0.01 if token.endswith("%") else 1.0
+    token = token.rstrip("%")
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    half = 0.5 * 10.0 ** (-decimals) * 10.0 ** (int(exponent) if exponent else 0)
+    return float(token) * scale, half * scale
+
+
+def claim_records(nb) -> list[tuple[str, str, dict]]:
+    """``(name, glued text, record)`` of every :func:`compare`, :func:`claim` and
+    :func:`deck_note` in an executed chapter notebook."""
+    import ast
+
+    records = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            meta = out.get("metadata", {}) or {}
+            if "symdp_claim" in meta:
+                plain = (out.get("data", {}) or {}).get("application/papermill.record/text/plain", "")
+                records.append((meta["scrapbook"]["name"], ast.literal_eval(plain),
+                                dict(meta["symdp_claim"])))
+    return records
+
+
+def glued_texts(nb) -> dict[str, str]:
+    """``{name: text}`` of every glued text in an executed chapter notebook."""
+    import ast
+
+    texts = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = ((out.get("metadata", {}) or {}).get("scrapbook") or {}).get("name")
+            plain = (out.get("data", {}) or {}).get("application/papermill.record/text/plain")
+            if name is not None and plain is not None:
+                try:
+                    value = ast.literal_eval(plain)
+                except (ValueError, SyntaxError):
+                    value = plain
+                texts[name] = value if isinstance(value, str) else plain
+    return texts
+
+
+def contradictions(nb) -> list[str]:
+    """Every :func:`compare` word that the numbers printed next to it contradict.
+
+    A word is checked against the glued texts named in its ``shown``, as a reader would: "larger"
+    needs the printed a above the printed b, "smaller" below (printed equal numbers contradict
+    both), "about the same" the two within ``rtol`` once each is widened by half a unit of its
+    last printed digit. Also flags a compare whose printed numbers
+    cannot be read, and a deck note that calls a page the deck's configuration while departing.
+    """
+    texts = glued_texts(nb)
+    problems = []
+    for name, text, rec in claim_records(nb):
+        if rec.get("kind") != "compare" or "shown" not in rec:
+            continue
+        printed = []
+        for glue_name, raw in zip(rec["shown"], (rec["a"], rec["b"])):
+            if glue_name is None:
+                printed.append((raw, 0.0))
+                continue
+            value = _printed(texts.get(glue_name, ""))
+            if value is None:
+                problems.append(f"{name}: shown glue {glue_name!r} prints no number "
+                                f"({texts.get(glue_name)!r})")
+                break
+            printed.append(value)
+        else:
+            (a, ha), (b, hb) = printed
+            sign = rec["sign"]
+            if sign == 1 and not a > b:
+                problems.append(f"{name}: says {text!r} but prints {texts.get(rec['shown'][0])!r} "
+                                f"against {texts.get(rec['shown'][1])!r}")
+            elif sign == -1 and not a < b:
+                problems.append(f"{name}: says {text!r} but prints {texts.get(rec['shown'][0])!r} "
+                                f"against {texts.get(rec['shown'][1])!r}")
+            elif sign == 0 and abs(a - b) - ha - hb > rec["rtol"] * max(abs(a), abs(b)):
+                problems.append(f"{name}: says {text!r} but prints {texts.get(rec['shown'][0])!r} "
+                                f"against {texts.get(rec['shown'][1])!r}")
+    return problems

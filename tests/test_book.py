@@ -444,3 +444,42 @@ def test_book_runs_the_chapters_sweeps_first_as_one(tmp_path, monkeypatch):
     calls.clear()  # a single-chapter rerun leaves its sweep to the chapter
     bookbuild.build_book(root, "ci", target=("05_linear", {"seeds": 3}))
     assert [c[0] for c in calls] == ["chapters"]
+
+
+def _glue_out(name, text, record=None):
+    meta = {"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}}
+    if record is not None:
+        meta["symdp_claim"] = record
+    return nbformat.v4.new_output("display_data", data={
+        "application/papermill.record/text/plain": repr(text)}, metadata=meta)
+
+
+def _notebook(*outputs):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell("", outputs=list(outputs)))
+    return nb
+
+
+@pytest.mark.parametrize("a_text, b_text, sign, word, contradicts", [
+    ("4.7e-07", "5.0e-07", -1, "smaller than", False),
+    ("4.7e-07", "4.7e-07", 1, "larger than", True),  # "0.9 times larger" on the review's page
+    ("0.90", "1", 1, "larger than", True),
+    ("0.033%", "0.020%", 1, "larger than", False),
+    ("1.0", "2.0", 0, "about the same as", True),
+    ("1.0", "1.04", 0, "about the same as", False),
+    ("1,234", "1,200", 1, "larger than", False),
+])
+def test_contradictions_read_the_printed_numbers(a_text, b_text, sign, word, contradicts):
+    rec = {"kind": "compare", "sign": sign, "rtol": 0.05, "a": 0.0, "b": 0.0,
+           "shown": ["t-a", "t-b"]}
+    nb = _notebook(_glue_out("t-a", a_text), _glue_out("t-b", b_text),
+                   _glue_out("t-word", word, rec))
+    assert bool(chapters.contradictions(nb)) is contradicts
+    assert chapters.claim_records(nb) == [("t-word", word, rec)]
+
+
+def test_contradictions_flag_a_shown_glue_without_a_number():
+    rec = {"kind": "compare", "sign": 1, "rtol": 0.05, "a": 2.0, "b": 1.0,
+           "shown": ["t-a", None]}
+    nb = _notebook(_glue_out("t-a", "none"), _glue_out("t-word", "larger than", rec))
+    assert "prints no number" in chapters.contradictions(nb)[0]
