@@ -1,0 +1,124 @@
+"""What one training step costs as N grows (chapter 6 of the book).
+
+The sweep ``figure3`` of :mod:`symdp.experiments` times whole fits of the mean-only phi(ReLU),
+whose aggregation :math:`\\frac1N\\sum_i\\phi(X_i)` reduces to two averages. The deck's phi(ReLU)
+has hidden biases, so phi must be evaluated at every firm: a full fit of it at N = 10,000 takes
+hours on one CPU thread. :func:`step_seconds` measures instead the time of a few of the solver's
+Adam steps (the same loss, minibatch and quadrature as :func:`symdp.solver.solve`), from which the
+time per epoch follows: an epoch is ``ceil(grid points / batch)`` steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from .economics import euler_residual, gauss_hermite, idiosyncratic_draw, initial_state, simulate
+from .networks import ArchitectureConfig, make_policy
+from .params import ModelParams
+from .solver import DTYPES, SolverConfig, lq_path_policy
+
+__all__ = ["StepTiming", "step_seconds"]
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """Result of :func:`step_seconds`.
+
+    ``seconds``: wall-clock time of each timed step; ``losses``: the minibatch loss before each
+    step; ``steps_per_epoch``: Adam steps in one pass over the solver's grid; ``states``: the
+    minibatch every step used, shape ``(batch_size, N)``.
+    """
+
+    seconds: tuple[float, ...]
+    losses: tuple[float, ...]
+    steps_per_epoch: int
+    states: torch.Tensor | None = None
+
+    @property
+    def seconds_per_step(self) -> float:
+        """Median time of one step (robust to one step disturbed by another process)."""
+        s = sorted(self.seconds)
+        k = len(s)
+        return s[k // 2] if k % 2 else 0.5 * (s[k // 2 - 1] + s[k // 2])
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        """Time of one pass over the grid, at :attr:`seconds_per_step` a step."""
+        return self.seconds_per_step * self.steps_per_epoch
+
+
+def step_seconds(
+    params: ModelParams,
+    arch: ArchitectureConfig | str,
+    config: SolverConfig = SolverConfig(),
+    steps: int = 3,
+    warmup: int = 1,
+) -> StepTiming:
+    """Time ``steps`` Adam steps of the solver on one minibatch of its grid.
+
+    Parameters
+    ----------
+    params : ModelParams
+        The economy (its N sets the cost).
+    arch : ArchitectureConfig or str
+        The network, built as :func:`symdp.solver.solve` builds it (seeded by ``config.seed``).
+    config : SolverConfig
+        Batch size, quadrature nodes, learning rate, gradient kind, dtype, device and threads of
+        the step, and the grid size that fixes ``steps_per_epoch``.
+    steps : int
+        Timed steps.
+    warmup : int
+        Untimed steps first (the first step pays for allocations).
+
+    Returns
+    -------
+    StepTiming
+        Times and losses of the timed steps. Validation checks, which the solver skips while the
+        training loss is far above the tolerance, are not included.
+    """
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if not (isinstance(warmup, int) and warmup >= 0):
+        raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    kw = {"device": torch.device(config.device), "dtype": DTYPES[config.dtype]}
+    torch.manual_seed(config.seed)
+    policy = make_policy(arch, N=params.N).to(**kw)
+    gen = torch.Generator(device=kw["device"]).manual_seed(config.seed)
+    z, w = gauss_hermite(config.quadrature_nodes)
+    nodes, weights = torch.tensor(z, **kw), torch.tensor(w, **kw)
+    X0 = initial_state(params, gen, **kw)
+    W_hat = idiosyncratic_draw(params.N, gen, config.standardize_draw, **kw)
+    # One minibatch of the solver's kind of states: dates of a path under the LQ policy.
+    path = simulate(params, lq_path_policy(params).to(**kw), X0, 1, config.T, gen)[0]
+    batch = path[torch.linspace(0, config.T, config.batch_size).round().long()]
+    n_grid = config.train_points or config.train_trajectories * (config.T + 1)
+
+    frozen = None
+    if config.gradient == "semi":  # as the solver: u(X') at the current weights, held fixed
+        from torch.func import functional_call
+
+        def frozen(Xn):
+            p = {k: v.detach() for k, v in policy.named_parameters()}
+            return functional_call(policy, p, (Xn,))
+
+    opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)
+    seconds, losses = [], []
+    for k in range(warmup + steps):
+        t0 = time.perf_counter()
+        loss = euler_residual(params, policy, batch, W_hat, nodes, weights,
+                              policy_next=frozen).pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = float(loss.detach())  # synchronises a GPU before the clock stops
+        if k >= warmup:
+            seconds.append(time.perf_counter() - t0)
+            losses.append(value)
+    return StepTiming(tuple(seconds), tuple(losses), math.ceil(n_grid / config.batch_size), batch)
+
