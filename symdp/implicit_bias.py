@@ -146,7 +146,10 @@ def time_iteration_path(
 
 @dataclass(frozen=True)
 class SparseArchitecture:
-    """A network of the sparse-grid study: a short label, a description and its configuration."""
+    """A network of the sparse-grid study: a short label, its layers in words, its configuration.
+
+    ``label`` and ``description`` are Markdown with inline math (book tables).
+    """
 
     label: str
     description: str
@@ -158,16 +161,20 @@ class SparseArchitecture:
 # affine in mean(X) > 0, the deck's exact representation u = theta_1 + theta_2 mean(X).
 SPARSE_ARCHITECTURES: dict[str, SparseArchitecture] = {
     "identity": SparseArchitecture(
-        r"$\phi$(Identity)", "phi(Identity), rho 4 x 76 without hidden biases (affine in mean X)",
+        r"$\phi$(Identity)",
+        r"$\rho$: 4 hidden layers of 76 without biases (the policy is exactly affine in $\bar X$)",
         ArchitectureConfig(phi="identity", rho_width=76)),
     "identity_bias": SparseArchitecture(
-        r"$\phi$(Identity), biases", "phi(Identity), rho 4 x 76 with hidden biases",
+        r"$\phi$(Identity), biases",
+        r"$\rho$: 4 hidden layers of 76 with biases",
         ArchitectureConfig(phi="identity", rho_width=76, rho_hidden_bias=True)),
     "relu": SparseArchitecture(
-        r"$\phi$(ReLU)", "phi(ReLU) 2 x 64, L = 4, rho 4 x 64",
+        r"mean-only $\phi$(ReLU)",
+        r"$\phi$: 2 hidden layers of 64 without biases, $L = 4$; $\rho$: 4 hidden layers of 64",
         ArchitectureConfig(phi="relu", phi_width=64, rho_width=64)),
     "moments": SparseArchitecture(
-        r"$\phi$(Moments)", "phi(Moments) (1,2,3,4), rho 4 x 76",
+        r"$\phi$(Moments)",
+        r"$\phi$: the first four moments; $\rho$: 4 hidden layers of 76",
         ArchitectureConfig(phi="moments", rho_width=76)),
 }
 
@@ -179,6 +186,7 @@ def sparse_grid_config(
     seed: int = 0,
     test_trajectories: int = 256,
     T: int = 63,
+    dtype: str = "float64",
 ) -> SolverConfig:
     """Solver settings of the sparse-grid study: ``points`` states, ``steps`` Adam steps.
 
@@ -186,6 +194,10 @@ def sparse_grid_config(
     solver's ``train_points``). Every step uses all of them. No early stopping: the validation
     tolerance is unreachably small and the validation path is never used to choose anything, so
     the test paths are the first states off the grid the fit is ever measured on.
+
+    Double precision by default: in single precision the interpolant a fit lands on depends on
+    the CPU's rounding (the last digits of every step differ between vector kernels, and 6,000
+    steps at a constant rate amplify them), so its test error was a lottery across machines.
     """
     if not (isinstance(points, int) and 1 <= points <= T + 1):
         raise ValueError(f"points must be an integer in [1, T + 1 = {T + 1}], got {points!r}")
@@ -193,9 +205,12 @@ def sparse_grid_config(
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     return SolverConfig(
         train_trajectories=1, val_trajectories=1, test_trajectories=test_trajectories, T=T,
-        train_points=points, batch_size=points, lr=lr, max_epochs=steps, val_tolerance=1e-30,
-        checks_per_epoch=1, seed=seed, threads=1,
+        train_points=points, batch_size=points, lr=lr, max_epochs=steps, val_tolerance=1e-300,
+        checks_per_epoch=1, seed=seed, threads=1, dtype=dtype,
     )
+
+
+SETTLE = (0.1, 0.01)  # the rate of each settling phase, relative to the first phase's
 
 
 def fit_sparse_grid(
@@ -203,22 +218,39 @@ def fit_sparse_grid(
     names: Iterable[str],
     seeds: Iterable[int],
     config: SolverConfig,
+    settle: Iterable[float] = SETTLE,
 ) -> dict[tuple[str, int], SolveResult]:
     """Fit each network of :data:`SPARSE_ARCHITECTURES` in ``names`` with each seed.
 
     ``config`` comes from :func:`sparse_grid_config`; its seed is replaced by each of ``seeds``.
-    Returns ``{(name, seed): SolveResult}``.
+    After ``config.max_epochs`` Adam steps at ``config.lr``, each factor of ``settle`` runs a
+    further ``max_epochs // 4`` steps from the weights reached, on the same states, at
+    ``factor * lr``: Adam at a constant rate keeps jumping around a zero-residual fit, and a
+    decaying rate lets it settle on one (chapter 8 measures the difference). Returns
+    ``{(name, seed): SolveResult}``, the result of the last phase (its ``steps`` are that
+    phase's).
     """
     names = list(names)
     unknown = [n for n in names if n not in SPARSE_ARCHITECTURES]
     if unknown:
         raise ValueError(f"unknown architecture {unknown[0]!r}; choose from "
                          f"{', '.join(SPARSE_ARCHITECTURES)}")
+    settle = [float(f) for f in settle]
+    if not all(0 < f for f in settle):
+        raise ValueError(f"settle factors must be > 0, got {settle}")
     out = {}
     for name in names:
         for seed in seeds:
             cfg = _replace(config, seed=int(seed))
-            out[(name, int(seed))] = solve(params, SPARSE_ARCHITECTURES[name].arch, cfg)
+            phases = [cfg] + [_replace(cfg, lr=f * cfg.lr, max_epochs=max(1, cfg.max_epochs // 4))
+                              for f in settle]
+            fit = SPARSE_ARCHITECTURES[name].arch
+            for k, phase in enumerate(phases):
+                if k < len(phases) - 1:  # only the last phase's fit is tested on many paths
+                    phase = _replace(phase, test_trajectories=1)
+                result = solve(params, fit, phase)
+                fit = result.policy  # a warm start: the grid is the same (same seed)
+            out[(name, int(seed))] = result
     return out
 
 

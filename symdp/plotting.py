@@ -156,7 +156,7 @@ def relative_error_bands(bands, labels=None, log: bool = True):
     return fig
 
 
-def scaling_in_n(summary):
+def scaling_in_n(summary, per_firm_epoch=None):
     """Deck Figure 3: computation time and accuracy of one architecture against N.
 
     Parameters
@@ -165,6 +165,9 @@ def scaling_in_n(summary):
         Indexed by N, from :func:`symdp.linear_case.scaling_summary`: medians ``fit_seconds``,
         ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their ``_lo``/``_hi``
         quantiles.
+    per_firm_epoch : pandas.Series, optional
+        Indexed by N: seconds per epoch of a second network (chapter 6: phi evaluated at every
+        firm, from timed steps), drawn dashed in panel (a).
 
     Returns
     -------
@@ -187,9 +190,17 @@ def scaling_in_n(summary):
 
     y = series(ax_t, "fit_seconds", color="C0", label="time to solution")
     series(ax_t, "seconds_per_epoch", color="C1", label="time per epoch")
+    if per_firm_epoch is not None:
+        ax_t.plot(np.asarray(per_firm_epoch.index, dtype=float),
+                  per_firm_epoch.to_numpy(float), color="C3", ls="--", marker="s", ms=3.5,
+                  label=r"per epoch, $\phi$ at every firm")
     ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
     series(ax_e, "policy_rel_error", scale=100.0, color="C0")
-    series(ax_m, "val_mse", color="C0")
+    # The MSE's power of ten goes into the axis label: matplotlib's offset text ("1e-7") would sit
+    # on the panel title.
+    peak = float(np.nanmax(summary["val_mse_hi"].to_numpy(float)))
+    power = int(np.floor(np.log10(peak))) if np.isfinite(peak) and peak > 0 else 0
+    series(ax_m, "val_mse", scale=10.0 ** -power, color="C0")
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
     ax_t.set_yscale("log")
@@ -203,10 +214,10 @@ def scaling_in_n(summary):
         ax.set_xlabel("firms $N$")
     for ax in (ax_e, ax_m):  # accuracy varies little with N: a linear axis from zero shows it
         ax.set_ylim(bottom=0.0)
-    ax_m.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     ax_t.set(ylabel="seconds (one thread)", title="(a) Computation time")
     ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
-    ax_m.set(ylabel="validation Euler MSE", title="(c) Validation MSE")
+    unit = rf" ($\times 10^{{{power}}}$)" if power else ""
+    ax_m.set(ylabel="validation Euler MSE" + unit, title="(c) Validation MSE")
     ax_t.legend(loc="upper left")
     return fig
 
@@ -390,9 +401,9 @@ def sparse_grid_fits(means, u_line, lq_stable, lq_explosive, train_means, test, 
 
     Parameters
     ----------
-    means : array (M,)
+    means : array (n,)
         Means :math:`m` of the states on a line through the initial state.
-    u_line : mapping name -> array (M,)
+    u_line : mapping name -> array (n,)
         Each fitted policy at those states.
     lq_stable, lq_explosive : callable
         :math:`m \\mapsto H_0 + H_1 m` for the two LQ roots.
@@ -441,12 +452,12 @@ def sparse_grid_fits(means, u_line, lq_stable, lq_explosive, train_means, test, 
     return fig
 
 
-def time_iteration_cobweb(b, b_next, roots, paths=None, slopes=None):
+def time_iteration_cobweb(b, b_next, roots, paths=None, slopes=None, zoom=None):
     """Chapter 8: the time-iteration map of the slope H1, its two fixed points and cobwebs.
 
     Parameters
     ----------
-    b, b_next : array (M,)
+    b, b_next : array (n,)
         A grid of slopes :math:`H_1` and their images :math:`H_1'` under time iteration.
     roots : mapping label -> float
         The fixed points (the LQ roots), marked.
@@ -454,39 +465,59 @@ def time_iteration_cobweb(b, b_next, roots, paths=None, slopes=None):
         Successive iterates :math:`H_1^{(0)}, H_1^{(1)}, \\dots`, each drawn as a cobweb.
     slopes : mapping label -> float, optional
         The map's derivative at each root, printed next to it.
+    zoom : (float, float), optional
+        A range of :math:`H_1` shown again in a second panel, with every iterate marked: the
+        iterates from :math:`u = 0` move within a few hundredths of the stationary root, too
+        small to see on the scale of both roots.
 
     Returns
     -------
     matplotlib.figure.Figure
+        One panel, or two with ``zoom``: (a) the whole map, (b) the zoomed range.
     """
     import matplotlib.pyplot as plt
 
     b, b_next = np.asarray(b, dtype=float), np.asarray(b_next, dtype=float)
-    fig, ax = plt.subplots(figsize=(6.0, 4.4), constrained_layout=True)
-    ax.plot(b, b_next, color="C0", lw=1.8, label=r"time iteration $H_1 \mapsto H_1'$")
-    ax.plot(b, b, color="k", lw=0.8, ls=(0, (3, 2)), label=r"$45^\circ$ line")
-    for k, (label, path) in enumerate((paths or {}).items()):
-        p = np.asarray(path, dtype=float)
-        if len(p) < 2:
-            continue
-        xs = np.repeat(p[:-1], 2)  # (p0,p0) -> (p0,p1) -> (p1,p1) -> (p1,p2) ...
-        ys = np.empty_like(xs)
-        ys[0::2], ys[1::2] = p[:-1], p[1:]
-        color = f"C{(k + 4) % 7}"
-        ax.plot(xs, ys, color=color, lw=0.9, label=label)
-        ax.plot(p[:1], p[:1], "o", color=color, ms=4)
-    for k, (label, r) in enumerate(roots.items()):
-        ax.plot([r], [r], "o", color="C1" if k else "C2", ms=7, zorder=5)
-        note = label if slopes is None else f"{label}\nslope {slopes[label]:.3f}"
-        ax.annotate(note, (r, r), textcoords="offset points", xytext=(10, -30), fontsize=9)
-    ax.set_xlim(b.min(), b.max())
-    ax.set_ylim(b.min(), b.max())
-    ax.set(xlabel=r"tomorrow's slope $H_1$", ylabel=r"today's slope $H_1'$")
-    ax.legend(loc="upper left")
+    if zoom is None:
+        fig, ax = plt.subplots(figsize=(6.0, 4.4), constrained_layout=True)
+        axes = [ax]
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.4), constrained_layout=True,
+                                 width_ratios=(1.35, 1.0))
+    ranges = [(b.min(), b.max())] + ([tuple(zoom)] if zoom is not None else [])
+    for n, (ax, (lo, hi)) in enumerate(zip(axes, ranges)):
+        ax.plot(b, b_next, color="C0", lw=1.8, label=r"time iteration $H_1 \mapsto H_1'$")
+        ax.plot(b, b, color="k", lw=0.8, ls=(0, (3, 2)), label=r"$45^\circ$ line")
+        for k, (label, path) in enumerate((paths or {}).items()):
+            p = np.asarray(path, dtype=float)
+            if len(p) < 2:
+                continue
+            xs = np.repeat(p[:-1], 2)  # (p0,p0) -> (p0,p1) -> (p1,p1) -> (p1,p2) ...
+            ys = np.empty_like(xs)
+            ys[0::2], ys[1::2] = p[:-1], p[1:]
+            color = f"C{(k + 4) % 7}"
+            # Above the map and the 45-degree line, which the iterates otherwise hide.
+            ax.plot(xs, ys, color=color, lw=1.4 if n else 1.1, label=label, zorder=4)
+            ax.plot(p[:1], p[:1], "o", color=color, ms=5, zorder=4)
+            if n:  # the zoom: every iterate on the 45-degree line
+                ax.plot(p[1:], p[1:], ".", color=color, ms=4, zorder=4)
+        for k, (label, r) in enumerate(roots.items()):
+            if not lo <= r <= hi:
+                continue
+            ax.plot([r], [r], "o", color="C1" if k else "C2", ms=7, zorder=5)
+            note = label if slopes is None else f"{label}\nslope {slopes[label]:.3f}"
+            ax.annotate(note, (r, r), textcoords="offset points", xytext=(10, -30), fontsize=9)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set(xlabel=r"tomorrow's slope $H_1$", ylabel=r"today's slope $H_1'$")
+    axes[0].legend(loc="upper left")
+    if zoom is not None:
+        axes[0].set_title("(a) The map and both roots")
+        axes[1].set_title("(b) Near the stationary root")
     return fig
 
 
-def root_selection(df, roots, order=None, window=(-0.2, 0.45)):
+def root_selection(df, roots, order=None, window=(-0.2, 0.45), labels=None):
     """Chapter 8: the slope H1 of every fitted network, by configuration, with both LQ roots.
 
     Parameters
@@ -501,6 +532,9 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45)):
     window : (float, float)
         The y range shown; slopes outside it (or NaN: no fit possible) are drawn as triangles on
         the upper or lower edge.
+    labels : mapping phi -> str, optional
+        Tick labels of the networks, over the defaults (chapter 8: "mean-only" for the bias-free
+        phi(ReLU)).
 
     Returns
     -------
@@ -510,6 +544,7 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45)):
     import matplotlib.pyplot as plt
 
     keys = order or list(dict.fromkeys(zip(df["phi"], df["init"], df["gradient"])))
+    names = {**_PHI_LABELS, **(labels or {})}
     fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(keys) + 2.0), 4.2),
                            constrained_layout=True)
     rng = np.random.default_rng(0)  # horizontal jitter only, for legibility
@@ -538,7 +573,7 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45)):
     ax.set_ylim(lo, hi)
     ax.set_xlim(-0.5, len(keys) - 0.5)
     ax.set_xticks(range(len(keys)),
-                  [f"{_PHI_LABELS.get(p, p)}\n{'zero' if i.startswith('zero') else 'default'}"
+                  [f"{names.get(p, p)}\n{'zero' if i.startswith('zero') else 'default'}"
                    f"\n{g}" for p, i, g in keys], fontsize=8)
     ax.set_ylabel(r"fitted slope $H_1$ (least squares of $u$ on $\bar X$)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # outside: no overlap

@@ -58,3 +58,26 @@ def test_step_seconds_validates():
         step_seconds(ModelParams(N=4), "relu", SMALL, steps=0)
     with pytest.raises(ValueError, match="warmup"):
         step_seconds(ModelParams(N=4), "relu", SMALL, warmup=-1)
+
+
+def test_figure_3_draws_the_per_firm_line_and_puts_the_mse_power_in_the_label():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from symdp.linear_case import scaling_summary
+    from symdp.plotting import scaling_in_n
+
+    rows = [{"N": N, "success": True, "fit_seconds": 1 + N / 500 + s, "epochs": 4.0,
+             "val_mse": 1.5e-7, "policy_rel_error": 1e-3} for N in (128, 1024) for s in range(3)]
+    per_firm = pd.Series([2.0, 16.0], index=[128, 1024])
+    fig = scaling_in_n(scaling_summary(pd.DataFrame(rows)), per_firm_epoch=per_firm)
+    ax_t, _, ax_m = fig.axes
+    dashed = [line for line in ax_t.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    assert list(dashed[0].get_ydata()) == [2.0, 16.0]
+    fig.canvas.draw()
+    assert ax_m.yaxis.get_offset_text().get_text() == ""  # nothing over the panel title
+    assert "10^{-7}" in ax_m.get_ylabel()
+    # the plotted medians are in units of 1e-7
+    assert max(max(line.get_ydata()) for line in ax_m.lines) == pytest.approx(1.5)
+    plt.close(fig)
