@@ -218,7 +218,7 @@ def scaling_in_n(summary, per_firm_epoch=None):
     ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
     unit = rf" ($\times 10^{{{power}}}$)" if power else ""
     ax_m.set(ylabel="validation Euler MSE" + unit, title="(c) Validation MSE")
-    ax_t.legend(loc="upper left")
+    ax_t.legend(loc="best", fontsize=8)
     return fig
 
 
@@ -466,9 +466,10 @@ def time_iteration_cobweb(b, b_next, roots, paths=None, slopes=None, zoom=None):
     slopes : mapping label -> float, optional
         The map's derivative at each root, printed next to it.
     zoom : (float, float), optional
-        A range of :math:`H_1` shown again in a second panel, with every iterate marked: the
-        iterates from :math:`u = 0` move within a few hundredths of the stationary root, too
-        small to see on the scale of both roots.
+        A range of :math:`H_1` shown again in a second panel with the first of ``paths`` only,
+        every iterate marked: the iterates from :math:`u = 0` stay close to the stationary root,
+        too close to see on the scale of both roots. The first path is drawn above the others
+        in both panels (later paths through the same region would hide it).
 
     Returns
     -------
@@ -488,25 +489,28 @@ def time_iteration_cobweb(b, b_next, roots, paths=None, slopes=None, zoom=None):
     for n, (ax, (lo, hi)) in enumerate(zip(axes, ranges)):
         ax.plot(b, b_next, color="C0", lw=1.8, label=r"time iteration $H_1 \mapsto H_1'$")
         ax.plot(b, b, color="k", lw=0.8, ls=(0, (3, 2)), label=r"$45^\circ$ line")
-        for k, (label, path) in enumerate((paths or {}).items()):
+        items = list((paths or {}).items())
+        for k, (label, path) in enumerate(items):
             p = np.asarray(path, dtype=float)
-            if len(p) < 2:
+            if len(p) < 2 or (n and k):
                 continue
             xs = np.repeat(p[:-1], 2)  # (p0,p0) -> (p0,p1) -> (p1,p1) -> (p1,p2) ...
             ys = np.empty_like(xs)
             ys[0::2], ys[1::2] = p[:-1], p[1:]
             color = f"C{(k + 4) % 7}"
             # Above the map and the 45-degree line, which the iterates otherwise hide.
-            ax.plot(xs, ys, color=color, lw=1.4 if n else 1.1, label=label, zorder=4)
-            ax.plot(p[:1], p[:1], "o", color=color, ms=5, zorder=4)
+            z = 4 + len(items) - k  # the first path on top
+            ax.plot(xs, ys, color=color, lw=1.6 if k == 0 else 1.0, label=label, zorder=z)
+            ax.plot(p[:1], p[:1], "o", color=color, ms=5, zorder=z)
             if n:  # the zoom: every iterate on the 45-degree line
-                ax.plot(p[1:], p[1:], ".", color=color, ms=4, zorder=4)
+                ax.plot(p[1:], p[1:], ".", color=color, ms=5, zorder=z)
         for k, (label, r) in enumerate(roots.items()):
             if not lo <= r <= hi:
                 continue
             ax.plot([r], [r], "o", color="C1" if k else "C2", ms=7, zorder=5)
             note = label if slopes is None else f"{label}\nslope {slopes[label]:.3f}"
-            ax.annotate(note, (r, r), textcoords="offset points", xytext=(10, -30), fontsize=9)
+            ax.annotate(note, (r, r), textcoords="offset points",
+                        xytext=(22, -16) if n else (10, -30), fontsize=9)
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
         ax.set(xlabel=r"tomorrow's slope $H_1$", ylabel=r"today's slope $H_1'$")

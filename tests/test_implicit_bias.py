@@ -250,13 +250,19 @@ def test_chapter_8_figures_draw_their_inputs():
     _close(fig)
     # The zoom panel shows the iterates from u = 0, too close together to see on the full scale,
     # above the map and the 45-degree line.
-    fig = time_iteration_cobweb(b, bn, {"-": st.H1, "+": ex.H1}, {"from 0": path},
+    other = time_iteration_path(LinearPolicyCoefficients(0.0, ex.H1 - 0.01), P, 60)[:, 1]
+    fig = time_iteration_cobweb(b, bn, {"-": st.H1, "+": ex.H1},
+                                {"from 0": path, "from below H1+": other},
                                 {"-": 0.77, "+": 1.3}, zoom=(st.H1 - 0.01, 0.01))
     assert len(fig.axes) == 2
-    zoomed = fig.axes[1]
+    full, zoomed = fig.axes
     assert zoomed.get_xlim() == pytest.approx((st.H1 - 0.01, 0.01))
     web = [line for line in zoomed.lines if line.get_label() == "from 0"]
     assert len(web) == 1 and web[0].get_zorder() > zoomed.lines[0].get_zorder()
+    assert not [line for line in zoomed.lines if line.get_label() == "from below H1+"]
+    first, second = ([line for line in full.lines if line.get_label() == k][0]
+                     for k in ("from 0", "from below H1+"))
+    assert first.get_zorder() > second.get_zorder()  # the path from u = 0 is not hidden
     assert len(zoomed.texts) == 1  # only the stationary root is in range
     _close(fig)
     df = pd.DataFrame({"phi": ["relu", "relu", "moments"], "init": ["zero last layer"] * 3,
