@@ -40,6 +40,7 @@ __all__ = [
     "BASELINES",
     "PathBands",
     "implied_coefficients",
+    "line_departure",
     "path_bands",
     "solve_baselines",
     "scaling_summary",
@@ -133,6 +134,20 @@ def implied_coefficients(evaluation) -> LinearPolicyCoefficients:
     return LinearPolicyCoefficients(float(H0), float(H1))
 
 
+def line_departure(evaluation) -> float:
+    """Largest distance of a policy from its least-squares line in the mean, relative to its size.
+
+    :math:`\\max_t |u_t - (H_0 + H_1\\bar X_t)| / \\overline{|u|}` over every test point, with
+    :math:`(H_0, H_1)` from :func:`implied_coefficients`. Zero up to rounding for a policy that is
+    affine in :math:`\\bar X` (phi(Identity) with a bias-free rho, chapter 5); larger for one that
+    also responds to other features of the cross-section or bends in the mean.
+    """
+    line = implied_coefficients(evaluation)
+    m = np.asarray(evaluation.mean_X, dtype=float).ravel()
+    u = np.asarray(evaluation.u, dtype=float).ravel()
+    return float(np.max(np.abs(u - line(m))) / np.mean(np.abs(u)))
+
+
 def scaling_summary(runs, q: tuple[float, float] = (0.25, 0.75), over: str = "all"):
     """One row per N: median and spread of time, time per epoch and accuracy over runs.
 
@@ -198,9 +213,9 @@ def side_by_side(ours, deck, formats, missing: str = "–"):
     ours, deck : pandas.DataFrame
         Same index (rows of ``deck`` absent from ``ours`` are dropped; rows of ``ours`` absent
         from ``deck`` show ``missing`` for the deck).
-    formats : mapping column -> format spec
-        E.g. ``{"Success (%)": ".0f", "Val MSE": ".1e", "Policy error": ".2%"}``; the columns
-        of the result, in this order.
+    formats : mapping column -> format spec or formatter
+        E.g. ``{"Success (%)": ".0f", "Val MSE": ".1e", "Policy error": ".2%"}``, or a callable
+        such as :class:`symdp.chapters.significant`; the columns of the result, in this order.
     missing : str
         Shown for NaN (no successful run, or a value the deck does not give).
     """
@@ -211,7 +226,9 @@ def side_by_side(ours, deck, formats, missing: str = "–"):
         raise ValueError(f"column(s) {absent} missing from ours or deck")
 
     def fmt(v, spec):
-        return missing if v is None or pd.isna(v) else format(v, spec)
+        if v is None or pd.isna(v):
+            return missing
+        return spec(v) if callable(spec) else format(v, spec)
 
     deck = deck.reindex(ours.index)
     out = pd.DataFrame(index=ours.index)

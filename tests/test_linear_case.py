@@ -134,8 +134,13 @@ def test_figures_1_and_2_draw(baselines):
 
     u_lq = lq_solution(lq)(e0.mean_X_lq[:3])
     fig = policy_paths_vs_lq(u, u_lq)
-    assert len(fig.axes) == 2 and fig.axes[1].get_title() == r"$\phi$(ReLU)"
+    assert len(fig.axes) == 4 and fig.axes[1].get_title() == r"$\phi$(ReLU)"
     assert len(fig.axes[0].lines) == 6  # three paths, network and LQ
+    gaps = fig.axes[2].lines[:3]  # the bottom row: the gap of each path, in percent
+    first = next(iter(u.values()))
+    np.testing.assert_allclose(gaps[0].get_ydata(), 100 * (first[0] - u_lq[0]) / abs(u_lq[0]))
+    legend = fig.legends[0]
+    assert len(legend.get_lines()) == 4  # one entry per path colour, and the LQ solution
     bands = {k: path_bands(r.evaluation.rel_error) for k, r in baselines.items()}
     fig2 = relative_error_bands(bands)
     assert len(fig2.axes) == 2 and fig2.axes[0].get_yscale() == "log"
@@ -264,3 +269,18 @@ def test_median_over_says_which_runs_each_summary_takes_its_medians_over(name):
     time = experiments.summary(name, runs)["Time (s)"].iloc[0]
     assert (time == 1.0) == (MEDIAN_OVER[name] == "successful runs")
     assert (time == 50.0) == (MEDIAN_OVER[name] == "all completed runs")
+
+
+def test_line_departure_is_zero_for_a_line_and_the_relative_gap_for_a_bend():
+    from types import SimpleNamespace
+
+    from symdp.linear_case import line_departure
+
+    m = np.linspace(0.6, 0.9, 31)[None, :]
+    line = SimpleNamespace(mean_X=m, u=0.07 - 0.05 * m)
+    assert line_departure(line) < 1e-13
+    bent = SimpleNamespace(mean_X=m, u=0.07 - 0.05 * m + 1e-3 * (m - 0.75) ** 2)
+    # The least-squares line through a parabola on a symmetric grid: the parabola minus its
+    # mean, so the largest gap is at the ends, (0.15^2 - mean((m - 0.75)^2)) * 1e-3.
+    gap = 1e-3 * (0.15**2 - np.mean((m - 0.75) ** 2))
+    np.testing.assert_allclose(line_departure(bent), gap / np.mean(np.abs(bent.u)), rtol=1e-9)
