@@ -36,17 +36,21 @@ def lq_equilibrium_paths(
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels: (a) mean capital, (b) investment.
+        Three panels: (a) mean capital, (b) investment, (c) each path's mean capital minus the
+        average over paths, on its own scale: the paths of (a) differ by less than a line's
+        width, and (c) shows by how much.
     """
     import matplotlib.pyplot as plt
 
     mean_X, u = np.atleast_2d(mean_X), np.atleast_2d(u)
     t = np.arange(mean_X.shape[1])
-    fig, (ax_x, ax_u) = plt.subplots(1, 2, figsize=(9.0, 3.6), constrained_layout=True)
+    fig, (ax_x, ax_u, ax_d) = plt.subplots(1, 3, figsize=(11.0, 3.6), constrained_layout=True)
+    centre = mean_X.mean(0)
     for k in range(mean_X.shape[0]):
         label = "stationary root, simulated paths" if k == 0 else None
         ax_x.plot(t, mean_X[k], color="C0", alpha=0.55, lw=1.0, label=label)
         ax_u.plot(t, u[k], color="C0", alpha=0.55, lw=1.0)
+        ax_d.plot(t, mean_X[k] - centre, color="C0", alpha=0.55, lw=1.0)
     ax_x.axhline(steady_state, color="k", ls=":", lw=1.0, label=r"steady state $\bar X^*$")
     if explosive_mean is not None:
         e = np.asarray(explosive_mean, dtype=float)
@@ -58,6 +62,9 @@ def lq_equilibrium_paths(
     ax_x.set_ylim(lo, hi)
     ax_x.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$", title="(a) Mean capital")
     ax_u.set(xlabel="period $t$", ylabel=r"investment $u(X_t)$", title="(b) Investment")
+    ax_d.axhline(0.0, color="k", lw=0.8)
+    ax_d.set(xlabel="period $t$", ylabel=r"$\bar X_t$ minus its average over paths",
+             title="(c) How the paths differ")
     ax_x.legend(loc="lower right")
     return fig
 

@@ -284,3 +284,15 @@ def test_line_departure_is_zero_for_a_line_and_the_relative_gap_for_a_bend():
     # mean, so the largest gap is at the ends, (0.15^2 - mean((m - 0.75)^2)) * 1e-3.
     gap = 1e-3 * (0.15**2 - np.mean((m - 0.75) ** 2))
     np.testing.assert_allclose(line_departure(bent), gap / np.mean(np.abs(bent.u)), rtol=1e-9)
+
+
+def test_figure_1_1_panel_c_draws_each_path_minus_the_average_path():
+    from symdp.plotting import lq_equilibrium_paths
+
+    rng = np.random.default_rng(1)
+    mean_X = 0.7 + 1e-3 * rng.standard_normal((5, 12))
+    fig = lq_equilibrium_paths(mean_X, 0.07 - 0.05 * mean_X, 0.684, np.linspace(0.9, 1.2, 12))
+    assert len(fig.axes) == 3
+    drawn = np.array([line.get_ydata() for line in fig.axes[2].lines[:5]])
+    np.testing.assert_allclose(drawn, mean_X - mean_X.mean(0))
+    np.testing.assert_allclose(drawn.sum(0), 0.0, atol=1e-15)
