@@ -36,17 +36,21 @@ def lq_equilibrium_paths(
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels: (a) mean capital, (b) investment.
+        Three panels: (a) mean capital, (b) investment, (c) each path's mean capital minus the
+        average over paths, on its own scale: the paths of (a) differ by less than a line's
+        width, and (c) shows by how much.
     """
     import matplotlib.pyplot as plt
 
     mean_X, u = np.atleast_2d(mean_X), np.atleast_2d(u)
     t = np.arange(mean_X.shape[1])
-    fig, (ax_x, ax_u) = plt.subplots(1, 2, figsize=(9.0, 3.6), constrained_layout=True)
+    fig, (ax_x, ax_u, ax_d) = plt.subplots(1, 3, figsize=(11.0, 3.6), constrained_layout=True)
+    centre = mean_X.mean(0)
     for k in range(mean_X.shape[0]):
         label = "stationary root, simulated paths" if k == 0 else None
         ax_x.plot(t, mean_X[k], color="C0", alpha=0.55, lw=1.0, label=label)
         ax_u.plot(t, u[k], color="C0", alpha=0.55, lw=1.0)
+        ax_d.plot(t, mean_X[k] - centre, color="C0", alpha=0.55, lw=1.0)
     ax_x.axhline(steady_state, color="k", ls=":", lw=1.0, label=r"steady state $\bar X^*$")
     if explosive_mean is not None:
         e = np.asarray(explosive_mean, dtype=float)
@@ -58,6 +62,9 @@ def lq_equilibrium_paths(
     ax_x.set_ylim(lo, hi)
     ax_x.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$", title="(a) Mean capital")
     ax_u.set(xlabel="period $t$", ylabel=r"investment $u(X_t)$", title="(b) Investment")
+    ax_d.axhline(0.0, color="k", lw=0.8)
+    ax_d.set(xlabel="period $t$", ylabel=r"$\bar X_t$ minus its average over paths",
+             title="(c) How the paths differ")
     ax_x.legend(loc="lower right")
     return fig
 
@@ -89,36 +96,48 @@ def policy_paths_vs_lq(u, u_lq, labels=None):
         The LQ solution's investment along the LQ equilibrium paths with the same shocks (one
         array shared by all panels, or one per name).
     labels : mapping name -> str, optional
-        Panel titles (default: :data:`BASELINE_LABELS`, else the name).
+        Column titles (default: :data:`BASELINE_LABELS`, else the name).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per policy; each path has its own colour, solid for the network and dashed
-        black for the LQ solution on the same shocks.
+        One column per policy. Top: each path's investment in its own colour, over the LQ
+        solution's on the same shocks (wide grey, so both stay visible where they coincide).
+        Bottom: the gap :math:`100\\,(u - u_{LQ})/|u_{LQ}|` in percent, path by path, which the
+        top row cannot show. The legend names every path's colour.
     """
+    import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     if not u:
         raise ValueError("u is empty: nothing to plot")
     labels = {**BASELINE_LABELS, **(labels or {})}
-    fig, axes = _row_of_panels(len(u))
-    for ax, (name, un) in zip(axes, u.items()):
+    n = len(u)
+    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 5.6), sharex=True, sharey="row",
+                             constrained_layout=True, squeeze=False,
+                             gridspec_kw={"height_ratios": (3, 2)})
+    paths = 0
+    for col, (name, un) in enumerate(u.items()):
+        ax, ax_gap = axes[0, col], axes[1, col]
         un = np.atleast_2d(np.asarray(un, dtype=float))
         ul = np.atleast_2d(np.asarray(u_lq[name] if isinstance(u_lq, dict) else u_lq, dtype=float))
         if ul.shape != un.shape:
             raise ValueError(f"u[{name!r}] has shape {un.shape} but u_lq has {ul.shape}")
         t = np.arange(un.shape[1])
+        paths = max(paths, un.shape[0])
         for k in range(un.shape[0]):
-            ax.plot(t, un[k], color=f"C{k % 7}", lw=1.8, alpha=0.85)
-            ax.plot(t, ul[k], color="k", lw=0.9, ls=(0, (3, 2)))
-        ax.set(title=labels.get(name, name), xlabel="period $t$")
-    axes[0].set_ylabel(r"investment $u(X_t)$")
-    handles = [Line2D([], [], color="0.45", lw=1.8,
-                      label="network, along its own equilibrium path (one colour per path)"),
-               Line2D([], [], color="k", lw=0.9, ls=(0, (3, 2)),
-                      label="exact LQ solution, same shocks")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=2)
+            ax.plot(t, ul[k], color="0.75", lw=4.0, solid_capstyle="butt", zorder=1)
+            ax.plot(t, un[k], color=f"C{k % 7}", lw=1.2, zorder=2)
+            ax_gap.plot(t, 100 * (un[k] - ul[k]) / np.abs(ul[k]), color=f"C{k % 7}", lw=1.2)
+        ax_gap.axhline(0.0, color="0.5", lw=0.8)
+        ax.set(title=labels.get(name, name))
+        ax_gap.set(xlabel="period $t$")
+    axes[0, 0].set_ylabel(r"investment $u(X_t)$")
+    axes[1, 0].set_ylabel(r"$(u - u_{LQ})/|u_{LQ}|$ (%)")
+    handles = [Line2D([], [], color=f"C{k % 7}", lw=1.2, label=f"network, path {k + 1}")
+               for k in range(paths)]
+    handles.append(Line2D([], [], color="0.75", lw=4.0, label="exact LQ solution, same shocks"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
     return fig
 
 

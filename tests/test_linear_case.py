@@ -134,8 +134,13 @@ def test_figures_1_and_2_draw(baselines):
 
     u_lq = lq_solution(lq)(e0.mean_X_lq[:3])
     fig = policy_paths_vs_lq(u, u_lq)
-    assert len(fig.axes) == 2 and fig.axes[1].get_title() == r"$\phi$(ReLU)"
+    assert len(fig.axes) == 4 and fig.axes[1].get_title() == r"$\phi$(ReLU)"
     assert len(fig.axes[0].lines) == 6  # three paths, network and LQ
+    gaps = fig.axes[2].lines[:3]  # the bottom row: the gap of each path, in percent
+    first = next(iter(u.values()))
+    np.testing.assert_allclose(gaps[0].get_ydata(), 100 * (first[0] - u_lq[0]) / abs(u_lq[0]))
+    legend = fig.legends[0]
+    assert len(legend.get_lines()) == 4  # one entry per path colour, and the LQ solution
     bands = {k: path_bands(r.evaluation.rel_error) for k, r in baselines.items()}
     fig2 = relative_error_bands(bands)
     assert len(fig2.axes) == 2 and fig2.axes[0].get_yscale() == "log"
@@ -190,3 +195,104 @@ def test_side_by_side_formats_and_aligns():
     assert t.loc["b", "e"] == "– (–)"
     with pytest.raises(ValueError, match="missing"):
         side_by_side(ours, deck, {"x": ".1f"})
+
+
+# ---------------------------------------------------------------------------------- conventions
+
+def test_solver_conventions_read_the_defaults_and_the_sweeps_caps():
+    import math
+
+    from symdp import experiments
+    from symdp.linear_case import solver_conventions
+
+    table = solver_conventions("paper")
+    base, t2 = table["chapter 5's baselines"], table["Table 2 (chapter 5)"]
+    default = SolverConfig()
+    assert base["learning rate"] == f"{default.lr:g}"
+    assert base["minibatch (states per step)"] == str(default.batch_size)
+    assert base["epoch cap"] == str(default.max_epochs)
+    assert t2["epoch cap"] == str(experiments.TABLE2_CAPS["max_epochs"])
+    assert table["Table 3 (chapter 7)"]["validation tolerance (MSE)"] == \
+        f"{experiments.NONLINEAR_TOLERANCE:.0e}"
+    assert table["Figure 3 (chapter 6)"]["fits per configuration"] == \
+        f"{experiments.FIGURE3_TRIALS} seeds"
+    step = 1 / default.checks_per_epoch
+    points = default.train_trajectories * (default.T + 1)
+    assert math.ceil(points / default.batch_size) % default.checks_per_epoch == 0
+    assert f"steps of {step:g}" in base["validation checks per epoch"]
+    both = table["the root-selection study (chapter 8)"]["step"]
+    assert "time iteration" in both and "full gradient" in both
+
+
+def test_collapsed_conventions_state_a_shared_setting_once():
+    from symdp.linear_case import solver_conventions
+
+    wide = solver_conventions("ci")
+    narrow = solver_conventions("ci", collapse=True)["value"]
+    assert narrow["optimiser"] == wide.loc["optimiser"].iloc[0]
+    assert narrow["demand curvature ν"] == "1.5 in Table 3 (chapter 7); 1 elsewhere"
+
+
+def test_the_stated_optimiser_is_the_one_the_solver_builds():
+    import inspect
+
+    from symdp import solver
+    from symdp.linear_case import OPTIMISER
+
+    assert f"torch.optim.{OPTIMISER}(" in inspect.getsource(solver.solve)
+
+
+def test_a_fit_stops_at_a_check_so_its_epochs_come_in_quarters():
+    from symdp import lq_solution, solve
+    from symdp.networks import LinearPolicy
+
+    p = ModelParams(N=64)
+    exact = lq_solution(p)
+    config = SolverConfig(lr=1e-12, max_epochs=1, test_trajectories=4, threads=1)
+    # A warm start at the exact root meets the tolerance at the first check: a quarter epoch.
+    result = solve(p, LinearPolicy(exact.H0, exact.H1, trainable=True), config)
+    assert result.converged
+    assert result.epochs == 1 / config.checks_per_epoch
+
+
+@pytest.mark.parametrize("name", ["table2", "table3"])
+def test_median_over_says_which_runs_each_summary_takes_its_medians_over(name):
+    from symdp import experiments
+    from symdp.linear_case import MEDIAN_OVER
+
+    rows = experiments.TABLE2_ROWS if name == "table2" else experiments.TABLE3_ROWS
+    group, row, _ = rows[0]
+    runs = pd.DataFrame({
+        "group": group, "row": row, "success": [True, False], "ok": True,
+        "status": ["converged", "max_epochs"], "params": 1000, "fit_seconds": [1.0, 99.0],
+        "train_mse": 1e-7, "val_mse": 1e-7, "test_mse": 1e-7, "policy_rel_error": 1e-3})
+    time = experiments.summary(name, runs)["Time (s)"].iloc[0]
+    assert (time == 1.0) == (MEDIAN_OVER[name] == "successful runs")
+    assert (time == 50.0) == (MEDIAN_OVER[name] == "all completed runs")
+
+
+def test_line_departure_is_zero_for_a_line_and_the_relative_gap_for_a_bend():
+    from types import SimpleNamespace
+
+    from symdp.linear_case import line_departure
+
+    m = np.linspace(0.6, 0.9, 31)[None, :]
+    line = SimpleNamespace(mean_X=m, u=0.07 - 0.05 * m)
+    assert line_departure(line) < 1e-13
+    bent = SimpleNamespace(mean_X=m, u=0.07 - 0.05 * m + 1e-3 * (m - 0.75) ** 2)
+    # The least-squares line through a parabola on a symmetric grid: the parabola minus its
+    # mean, so the largest gap is at the ends, (0.15^2 - mean((m - 0.75)^2)) * 1e-3.
+    gap = 1e-3 * (0.15**2 - np.mean((m - 0.75) ** 2))
+    np.testing.assert_allclose(line_departure(bent), gap / np.mean(np.abs(bent.u)), rtol=1e-9)
+
+
+def test_figure_1_1_panel_c_draws_each_path_minus_the_average_path():
+    from symdp.plotting import lq_equilibrium_paths
+
+    rng = np.random.default_rng(1)
+    mean_X = 0.7 + 1e-3 * rng.standard_normal((5, 12))
+    fig = lq_equilibrium_paths(mean_X, 0.07 - 0.05 * mean_X, 0.684, np.linspace(0.9, 1.2, 12))
+    assert len(fig.axes) == 3
+    drawn = np.array([line.get_ydata() for line in fig.axes[2].lines[:5]])
+    np.testing.assert_allclose(drawn, mean_X - mean_X.mean(0))
+    np.testing.assert_allclose(drawn.sum(0), 0.0, atol=1e-15)
