@@ -712,8 +712,8 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
               label="measured (policy)")
     ax_a.set(xscale="log", yscale="log", xlabel="firms $N$", ylabel="standard deviation",
              title="(a) LQ policy: analytic and measured")
-    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
-                fontsize=8)
+    # one column each: two-column legends of the two panels collide between them
+    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
 
     markers = ["o", "D", "s", "^"]
     for k, (label, curve) in enumerate(nonlinear.items()):
@@ -726,6 +726,5 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
     ax_b.set(xscale="log", yscale="log", xlabel="firms $N$",
              ylabel="sd of the one-draw residual",
              title=r"(b) Nonlinear model ($\nu = 1.5$): measured")
-    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
-                fontsize=8)
+    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
     return fig
