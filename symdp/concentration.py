@@ -20,6 +20,9 @@ the closed forms of the linear-quadratic case:
   one-draw estimates for many independent draws at one state;
 * :func:`concentration_curve`: their standard deviations as N grows, with the brute-force
   Monte-Carlo residual (:func:`symdp.economics.monte_carlo_residual`) as the reference;
+* :class:`MeanDispersionPolicy`: an explicit rule in the cross-sectional mean and standard
+  deviation, a policy that is not a function of the mean alone and whose gradient norm is known
+  in closed form;
 * :func:`one_draw_lq_solution`: the exact linear solution of the *one-draw* Euler equation for
   nu = 1 with a raw (unstandardised) draw of sample mean m; it differs from the true LQ
   solution by a bias proportional to m ~ N(0, 1/N). Standardising the draw (m = 0, as the
@@ -50,6 +53,7 @@ __all__ = [
     "concentration_curve",
     "loglog_slope",
     "one_draw_lq_solution",
+    "MeanDispersionPolicy",
 ]
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
@@ -314,3 +318,35 @@ def one_draw_lq_solution(params: ModelParams, draw_mean: float) -> LinearPolicyC
     lq = lq_solution(params)
     scale = 1.0 - params.sigma * draw_mean * (1.0 - params.gamma * (1.0 - params.delta) * lq.H1)
     return LinearPolicyCoefficients(lq.H0 * scale, lq.H1)
+
+
+class MeanDispersionPolicy(torch.nn.Module):
+    """:math:`u(X) = h_0 + h_1\\bar X + \\kappa\\, s(X)`, with :math:`s(X)` the cross-sectional sd.
+
+    :math:`s(X) = \\sqrt{\\frac1N\\sum_i (X_i - \\bar X)^2}` (population sd). The rule is
+    permutation invariant and defined for every N, like a deep set, but it depends on the
+    dispersion of capital, not only on its mean. Its gradient is
+    :math:`\\partial u/\\partial X_i = h_1/N + \\kappa (X_i - \\bar X)/(N s)`, so
+    :math:`\\|\\nabla u\\|^2 = (h_1^2 + \\kappa^2)/N` exactly (for s > 0): its expected gradient is
+    bounded in N. Unlike a rule in the mean, its one-draw error is not removed by standardising
+    the draw, which fixes the draw's mean and variance but not its covariance with X.
+
+    Parameters
+    ----------
+    h0, h1 : float
+        Intercept and slope in the mean (e.g. the LQ solution's ``H0``, ``H1``).
+    kappa : float
+        Weight on the cross-sectional sd.
+    """
+
+    def __init__(self, h0: float, h1: float, kappa: float):
+        super().__init__()
+        for name, v in (("h0", h0), ("h1", h1), ("kappa", kappa)):
+            if not math.isfinite(float(v)):
+                raise ValueError(f"{name} must be finite, got {v!r}")
+        self.h0, self.h1, self.kappa = float(h0), float(h1), float(kappa)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        mean = X.mean(-1)
+        sd = ((X - mean.unsqueeze(-1)) ** 2).mean(-1).sqrt()
+        return self.h0 + self.h1 * mean + self.kappa * sd

@@ -243,7 +243,7 @@ def scaling_in_n(summary, per_firm_epoch=None):
 
 # --- Chapter 2 (permutation invariance) -------------------------------------------------------
 
-__all__ += ["permutation_invariance"]
+__all__ += ["permutation_invariance", "learning_curves"]
 
 
 def permutation_invariance(u_lq, paths, gaps, labels=None, floor: float = 1e-12):
@@ -261,20 +261,22 @@ def permutation_invariance(u_lq, paths, gaps, labels=None, floor: float = 1e-12)
     labels : mapping name -> str, optional
         Legend labels (default: the names).
     floor : float
-        Gaps smaller than this (exact zeros included) are counted in the leftmost bin.
+        The left end of the log axis of panel (b). Gaps below it (exact zeros included) are not
+        drawn on that axis, which has no zero; the legend gives each policy's share of them.
 
     Returns
     -------
     matplotlib.figure.Figure
-        (a) u along the path with its band over permutations; (b) histogram of
-        :math:`\\log_{10}|u(\\pi X) - u(X)|` per policy.
+        (a) u along the path with its band over permutations; (b) outlined histogram (one line
+        per policy, no overlapping fills) of :math:`\\log_{10}|u(\\pi X) - u(X)|` for the gaps
+        of at least ``floor``.
     """
     import matplotlib.pyplot as plt
 
     if not paths or not gaps:
         raise ValueError("paths and gaps must name at least one policy")
     labels = dict(labels or {})
-    fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(8.2, 3.5), constrained_layout=True)
+    fig, (ax_p, ax_g) = plt.subplots(1, 2, figsize=(8.2, 4.0), constrained_layout=True)
     u_lq = np.asarray(u_lq, dtype=float)
     t = np.arange(len(u_lq))
     for k, (name, (u, lo, hi)) in enumerate(paths.items()):
@@ -287,17 +289,66 @@ def permutation_invariance(u_lq, paths, gaps, labels=None, floor: float = 1e-12)
     ax_p.legend(loc="best")
 
     lo_exp = np.log10(floor)
-    logs = {name: np.log10(np.maximum(np.abs(np.ravel(g)), floor)) for name, g in gaps.items()}
-    hi_exp = max(lo_exp + 1.0, max(float(v.max()) for v in logs.values()) + 0.25)
-    bins = np.arange(lo_exp - 0.125, hi_exp + 0.25, 0.25)
-    for k, (name, v) in enumerate(logs.items()):
-        ax_g.hist(v, bins=bins, weights=np.full(v.size, 1.0 / v.size), color=f"C{k % 7}",
-                  alpha=0.55, label=labels.get(name, name))
+    flat = {name: np.abs(np.ravel(g)) for name, g in gaps.items()}
+    top = max(float(np.max(v)) for v in flat.values())
+    hi_exp = max(lo_exp + 1.0, np.log10(max(top, floor)) + 0.25)
+    bins = np.arange(lo_exp, hi_exp + 0.25, 0.25)
+    styles = ["-", "--", "-.", ":"]
+    for k, (name, v) in enumerate(flat.items()):
+        shown = v[v >= floor]
+        below = 1.0 - shown.size / v.size
+        text = f"{labels.get(name, name)} ({below:.0%} below {floor:.0e})"
+        ax_g.hist(np.log10(shown) if shown.size else np.array([]), bins=bins,
+                  weights=np.full(shown.size, 1.0 / v.size), histtype="step",
+                  color=f"C{k % 7}", ls=styles[k % 4], lw=1.5, label=text)
     ticks = np.arange(np.ceil(lo_exp), np.floor(hi_exp) + 1, 2)
-    ax_g.set_xticks(ticks, [("0" if x == lo_exp else f"$10^{{{int(x)}}}$") for x in ticks])
-    ax_g.set(xlabel=r"$|u(\pi X) - u(X)|$ (leftmost bin: exactly 0)", ylabel="share of pairs",
+    ax_g.set_xticks(ticks, [f"$10^{{{int(x)}}}$" for x in ticks])
+    ax_g.set_xlim(lo_exp, hi_exp)
+    ax_g.set(xlabel=r"$|u(\pi X) - u(X)|$", ylabel="share of pairs",
              title=r"(b) Gaps over all states and permutations")
-    ax_g.legend(loc="upper center")
+    # below the axis: the outlines fill the top of the panel at both ends of the axis
+    ax_g.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=7.5)
+    return fig
+
+
+def learning_curves(histories, tolerance, labels=None):
+    """Training curves of the solver: the mean squared Euler residual by epoch.
+
+    Parameters
+    ----------
+    histories : mapping name -> list of dict
+        :attr:`symdp.solver.SolveResult.history` of each fit (rows with ``epoch``,
+        ``train_loss`` and ``val_mse``, NaN where the validation pass was skipped).
+    tolerance : float
+        The solver's stopping tolerance on the validation MSE (drawn as a line).
+    labels : mapping name -> str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One log-scale axis: the training loss of each fit (lines) and its validation MSE where
+        measured (points), against passes over the grid.
+    """
+    import matplotlib.pyplot as plt
+
+    if not histories:
+        raise ValueError("histories must name at least one fit")
+    labels = dict(labels or {})
+    fig, ax = plt.subplots(figsize=(6.2, 3.6), constrained_layout=True)
+    for k, (name, rows) in enumerate(histories.items()):
+        epoch = np.array([r["epoch"] for r in rows], dtype=float)
+        train = np.array([r["train_loss"] for r in rows], dtype=float)
+        val = np.array([r["val_mse"] for r in rows], dtype=float)
+        color = f"C{k % 7}"
+        ax.plot(epoch, train, color=color, lw=1.2, label=f"{labels.get(name, name)}, training")
+        seen = np.isfinite(val)
+        if seen.any():
+            ax.plot(epoch[seen], val[seen], "o", color=color, ms=3, mfc="white",
+                    label=f"{labels.get(name, name)}, validation")
+    ax.axhline(tolerance, color="k", lw=0.9, ls=(0, (3, 2)), label="tolerance")
+    ax.set(yscale="log", xlabel="passes over the grid (epochs)",
+           ylabel="mean squared Euler residual")
+    ax.legend(loc="upper right", fontsize=7.5, ncol=2)
     return fig
 
 
@@ -719,8 +770,8 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
               label="measured (policy)")
     ax_a.set(xscale="log", yscale="log", xlabel="firms $N$", ylabel="standard deviation",
              title="(a) LQ policy: analytic and measured")
-    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
-                fontsize=8)
+    # one column each: two-column legends of the two panels collide between them
+    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
 
     markers = ["o", "D", "s", "^"]
     for k, (label, curve) in enumerate(nonlinear.items()):
@@ -732,7 +783,6 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
     ax_b.plot(N_line, ref, color="k", lw=0.9, ls=(0, (3, 2)), label=r"$\propto 1/\sqrt{N}$")
     ax_b.set(xscale="log", yscale="log", xlabel="firms $N$",
              ylabel="sd of the one-draw residual",
-             title=r"(b) Nonlinear policy ($\nu = 1.5$): measured")
-    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
-                fontsize=8)
+             title=r"(b) Nonlinear model ($\nu = 1.5$): measured")
+    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
     return fig

@@ -3,7 +3,8 @@
 A policy :math:`u:\\mathbb R^N\\to\\mathbb R` of a permutation-invariant dynamic programming problem
 satisfies :math:`u(\\pi X) = u(X)` for every permutation matrix :math:`\\pi\\in\\mathcal S_N`.
 Equivalently, u depends on X only through its empirical distribution
-:math:`\\hat\\mu_X = \\frac1N\\sum_i\\delta_{X_i}` (the sorted vector is one representation of it).
+:math:`\\hat\\mu_X`, the average of the point masses at the :math:`X_i` (the sorted vector is one
+representation of it).
 The functions here measure how far a fitted policy is from that:
 
 * :func:`permutation_check` evaluates :math:`u(\\pi_k X_s) - u(X_s)` for random permutations
@@ -12,7 +13,11 @@ The functions here measure how far a fitted policy is from that:
   same empirical distribution as X, on which a deep set (defined for every N) must return
   :math:`u(X)`;
 * :func:`distribution_check` compares :math:`u(X)`, :math:`u(\\mathrm{sort}(X))` and
-  :math:`u(X\\otimes\\mathbf 1_k)`.
+  :math:`u(X\\otimes\\mathbf 1_k)`;
+* :func:`rank_persistence`, :func:`deviation_half_life` and :func:`stationary_dispersion`
+  measure how long firms keep their initial ranks along simulated paths, and
+  :func:`nearest_grid_distance` how far states lie from a training grid: together they test
+  whether permuted states lie off the grid a network was trained on.
 
 Policies map ``X`` of shape ``(..., N)`` to shape ``(...)`` (as in :mod:`symdp.networks`).
 """
@@ -33,6 +38,10 @@ __all__ = [
     "replicate",
     "DistributionCheck",
     "distribution_check",
+    "deviation_half_life",
+    "stationary_dispersion",
+    "rank_persistence",
+    "nearest_grid_distance",
 ]
 
 Policy = Callable[[torch.Tensor], torch.Tensor]
@@ -166,3 +175,80 @@ def distribution_check(policy: Policy, X: torch.Tensor, k: int = 2) -> Distribut
     except (ValueError, RuntimeError):
         replicated_gap = float("nan")
     return DistributionCheck(sorted_gap, replicated_gap, k)
+
+
+def deviation_half_life(delta: float) -> float:
+    """Periods in which a firm's deviation from the cross-sectional mean halves (no shocks).
+
+    Every firm invests the same :math:`u(X)`, so :math:`X_i - \\bar X` is multiplied by
+    :math:`1 - \\delta` each period, plus the shock: the half-life is
+    :math:`\\ln 2 / (-\\ln(1 - \\delta))`.
+    """
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+    return float(np.log(2.0) / -np.log1p(-delta))
+
+
+def stationary_dispersion(delta: float, sigma: float) -> float:
+    """Stationary cross-sectional sd of capital: :math:`\\sigma / \\sqrt{1 - (1-\\delta)^2}`.
+
+    The fixed point of :math:`s^2 = (1-\\delta)^2 s^2 + \\sigma^2`, the law of the
+    cross-sectional variance of deviations that all decay by :math:`1 - \\delta` and receive
+    independent shocks of sd :math:`\\sigma` (up to the :math:`O(1/N)` of the sample mean).
+    """
+    if not 0.0 < delta < 1.0 or not sigma >= 0.0:
+        raise ValueError(f"need 0 < delta < 1 and sigma >= 0, got {delta!r}, {sigma!r}")
+    return float(sigma / np.sqrt(1.0 - (1.0 - delta) ** 2))
+
+
+def _ranks(a: np.ndarray) -> np.ndarray:
+    return np.argsort(np.argsort(a, axis=-1), axis=-1).astype(float)
+
+
+def rank_persistence(paths) -> np.ndarray:
+    """Spearman rank correlation between the firms' capital at date 0 and at each date t.
+
+    Parameters
+    ----------
+    paths : array or tensor, shape (trajectories, T + 1, N)
+        Simulated states (e.g. :func:`symdp.economics.simulate`).
+
+    Returns
+    -------
+    ndarray (T + 1,)
+        The correlation across firms of :math:`\\mathrm{rank}(X_{0,i})` and
+        :math:`\\mathrm{rank}(X_{t,i})`, averaged over trajectories; 1 at t = 0. Ties (none in
+        continuous data) are broken by order.
+    """
+    X = np.asarray(paths.cpu() if isinstance(paths, torch.Tensor) else paths, dtype=float)
+    if X.ndim != 3 or X.shape[-1] < 2:
+        raise ValueError(f"paths must have shape (trajectories, T + 1, N >= 2), got {X.shape}")
+    r = _ranks(X)
+    r = r - r.mean(-1, keepdims=True)
+    r0 = r[:, :1, :]
+    corr = (r * r0).sum(-1) / np.sqrt((r * r).sum(-1) * (r0 * r0).sum(-1))
+    return corr.mean(0)
+
+
+def nearest_grid_distance(states, grid) -> np.ndarray:
+    """Root-mean-square-per-firm distance from each state to its nearest grid point.
+
+    :math:`\\min_g \\|X_s - G_g\\| / \\sqrt N`, so the number is in units of capital per firm.
+
+    Parameters
+    ----------
+    states : array or tensor, shape (states, N)
+    grid : array or tensor, shape (points, N)
+
+    Returns
+    -------
+    ndarray (states,)
+    """
+    S = torch.as_tensor(np.asarray(states.cpu() if isinstance(states, torch.Tensor) else states),
+                        dtype=torch.float64)
+    G = torch.as_tensor(np.asarray(grid.cpu() if isinstance(grid, torch.Tensor) else grid),
+                        dtype=torch.float64)
+    if S.ndim != 2 or G.ndim != 2 or S.shape[1] != G.shape[1]:
+        raise ValueError(f"states and grid must be (., N) with one N, got {tuple(S.shape)} and "
+                         f"{tuple(G.shape)}")
+    return (torch.cdist(S, G).min(1).values / np.sqrt(S.shape[1])).numpy()

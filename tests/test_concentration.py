@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 
 from symdp import ModelParams, lq_solution
 from symdp.concentration import (
+    MeanDispersionPolicy,
     concentration_curve,
     loglog_slope,
     one_draw_lq_solution,
@@ -176,3 +177,29 @@ def test_one_draw_lq_solution_needs_the_linear_model():
         one_draw_lq_solution(ModelParams(nu=1.5), 0.1)
     with pytest.raises(ValueError, match="draw_mean"):
         one_draw_lq_solution(ModelParams(), math.nan)
+
+
+def test_mean_dispersion_policy_value_and_gradient_norm_are_the_closed_forms():
+    pol = MeanDispersionPolicy(0.07, -0.05, 0.5)
+    X = (0.9 + 0.05 * torch.randn(3, 40, generator=torch.Generator().manual_seed(0),
+                                  dtype=torch.float64)).requires_grad_()
+    u = pol(X)
+    Xd = X.detach().numpy()
+    assert_allclose(u.detach().numpy(), 0.07 - 0.05 * Xd.mean(-1) + 0.5 * Xd.std(-1), rtol=1e-12)
+    (grad,) = torch.autograd.grad(u.sum(), X)
+    assert_allclose((grad ** 2).sum(-1).numpy(), (0.05 ** 2 + 0.5 ** 2) / 40, rtol=1e-10)
+    assert_allclose(pol(X.detach()[:, torch.randperm(40)]).numpy(), u.detach().numpy(),
+                    rtol=1e-12)
+
+
+def test_standardising_does_not_remove_the_one_draw_error_of_a_dispersion_rule():
+    params = ModelParams()
+    lq = lq_solution(params)
+    pol = MeanDispersionPolicy(lq.H0, lq.H1, 0.5)
+    raw, std = (concentration_curve(params, pol, [64, 1024], 400, standardize=s)
+                for s in (False, True))
+    assert np.all(std.sd_eps > 0.1 * raw.sd_eps)  # the cov(X, W) term survives
+    assert_allclose(raw.slope(), -0.5, atol=0.1)
+    assert_allclose(std.slope(), -0.5, atol=0.1)
+    with pytest.raises(ValueError):
+        MeanDispersionPolicy(0.0, float("nan"), 1.0)

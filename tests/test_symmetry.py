@@ -8,7 +8,9 @@ import torch
 from numpy.testing import assert_allclose
 
 from symdp.networks import DeepSetPolicy, LinearPolicy, MLPPolicy, MomentsPhi, ReLUPhi
-from symdp.symmetry import distribution_check, permutation_check, random_permutations, replicate
+from symdp.symmetry import (deviation_half_life, distribution_check, nearest_grid_distance,
+                            permutation_check, random_permutations, rank_persistence,
+                            replicate, stationary_dispersion)
 
 F64 = {"dtype": torch.float64}
 
@@ -88,3 +90,58 @@ def test_permutation_check_validates_shapes():
         permutation_check(pol, torch.zeros(5, **F64), random_permutations(2, 5, _gen()))
     with pytest.raises(ValueError, match="perms must have shape"):
         permutation_check(pol, _states(N=5), random_permutations(2, 4, _gen()))
+
+
+def test_half_life_is_where_the_decay_factor_reaches_one_half():
+    h = deviation_half_life(0.05)
+    assert_allclose(0.95 ** h, 0.5, rtol=1e-12)
+    assert_allclose(h, 13.513, atol=1e-3)
+
+
+def test_stationary_dispersion_is_the_fixed_point_of_the_variance_recursion():
+    s = stationary_dispersion(0.05, 0.005)
+    assert_allclose(0.95 ** 2 * s ** 2 + 0.005 ** 2, s ** 2, rtol=1e-12)
+    with pytest.raises(ValueError):
+        stationary_dispersion(0.0, 0.005)
+
+
+def test_rank_persistence_is_one_for_kept_ranks_and_minus_one_for_reversed():
+    base = np.arange(5.0)
+    paths = np.stack([base, base * 2 + 1, base[::-1]])[None]  # dates 0, 1, 2
+    assert_allclose(rank_persistence(paths), [1.0, 1.0, -1.0], atol=1e-12)
+    # one swap of neighbours among 5: Spearman 1 - 6 * 2 / (5 * 24) = 0.9
+    swapped = np.stack([base, np.array([1.0, 0.0, 2.0, 3.0, 4.0])])[None]
+    assert_allclose(rank_persistence(swapped)[1], 0.9, atol=1e-12)
+
+
+def test_nearest_grid_distance_is_zero_on_the_grid_and_rms_per_firm_off_it():
+    grid = np.array([[0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    states = np.array([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.2], [3.0, 3.0, 3.0, 3.0]])
+    assert_allclose(nearest_grid_distance(states, grid), [0.0, 0.1, 2.0], atol=1e-12)
+
+
+def test_permutation_figure_legend_counts_the_gaps_below_the_floor():
+    import matplotlib
+    matplotlib.use("Agg")
+    from symdp.plotting import permutation_invariance
+
+    u = np.linspace(0.07, 0.08, 5)
+    gaps = {"a": np.array([0.0, 0.0, 1e-3, 1e-2]), "b": np.array([1e-4, 1e-3, 1e-2, 1e-1])}
+    fig = permutation_invariance(u, {"a": (u, u, u)}, gaps, floor=1e-11)
+    texts = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert texts == ["a (50% below 1e-11)", "b (0% below 1e-11)"]
+    assert fig.axes[1].get_xlim()[0] == pytest.approx(-11.0)
+
+
+def test_learning_curves_draw_training_and_measured_validation_points():
+    import matplotlib
+    matplotlib.use("Agg")
+    from symdp.plotting import learning_curves
+
+    rows = [{"epoch": 0.25 * k, "train_loss": 10.0 ** -k, "val_mse": math.nan if k < 3 else 1e-4}
+            for k in range(1, 6)]
+    fig = learning_curves({"mlp": rows}, 2e-7)
+    lines = fig.axes[0].get_lines()
+    assert len(lines[1].get_xdata()) == 3  # validation measured at 3 of 5 checks
+    with pytest.raises(ValueError):
+        learning_curves({}, 2e-7)
