@@ -28,7 +28,7 @@ from .evaluation import fresh_draw_residual
 from .params import ModelParams
 
 __all__ = ["SHAPES", "dispersion_term", "dispersion_share", "industry", "probe",
-           "dispersion_along_paths"]
+           "dispersion_along_paths", "first_order_slopes"]
 
 SHAPES = ("normal", "two-point")
 
@@ -119,3 +119,39 @@ def dispersion_along_paths(params: ModelParams, policy, X0: torch.Tensor, n_path
     gen = torch.Generator(device=X0.device).manual_seed(seed)
     states = simulate(params, policy, X0, n_paths, T, gen)
     return dispersion_share(states.double(), params.nu).cpu().numpy()
+
+
+def first_order_slopes(params: ModelParams, x_mean: float) -> tuple[float, float]:
+    r"""Slopes :math:`(h_1, g)` of :math:`u \approx h_0 + h_1\bar X + g s^2` near mean ``x_mean``.
+
+    A first-order estimate of the distribution effect, independent of any fit. Expand the price
+    to first order around :math:`\bar X = m`, :math:`p \approx p_0 - a\bar X - c s^2` with
+    :math:`a = \nu m^{\nu-1}` and :math:`c = \frac{\nu(\nu-1)}2 m^{\nu-2}`
+    (chapter 7), take the law of motion of mean and variance for large N,
+    :math:`\bar X' = (1-\delta)\bar X + u`, :math:`s'^2 = (1-\delta)^2 s^2 + \sigma^2`, and
+    match coefficients in the Euler equation
+    :math:`\gamma u = \beta[p(X') + \gamma(1-\delta)u(X')]` (the aggregate shock enters
+    linearly and drops out). The mean slope is the stable root of
+
+    .. math::
+
+        \beta\gamma(1-\delta)h_1^2 + (\beta\gamma(1-\delta)^2 - \beta a - \gamma)h_1
+            - \beta a(1-\delta) = 0
+
+    (for nu = 1, a = 1, the LQ slope :math:`H_1`), and the variance slope
+
+    .. math::
+
+        g = \frac{-\beta c(1-\delta)^2}
+                 {\gamma + \beta a - \beta\gamma(1-\delta)\left(h_1 + (1-\delta)^2\right)}.
+
+    So two industries of mean m whose variances differ by :math:`\Delta s^2` invest
+    :math:`g\,\Delta s^2` apart, to first order (0 for nu = 1).
+    """
+    b, gam, d, nu = params.beta, params.gamma, params.delta, params.nu
+    a = nu * x_mean ** (nu - 1)
+    c = nu * (nu - 1) / 2 * x_mean ** (nu - 2)
+    roots = np.roots([b * gam * (1 - d), b * gam * (1 - d) ** 2 - b * a - gam, -b * a * (1 - d)])
+    h1 = float(np.min(roots.real))  # the stable (negative) root
+    g = -b * c * (1 - d) ** 2 / (gam + b * a - b * gam * (1 - d) * (h1 + (1 - d) ** 2))
+    return h1, float(g)

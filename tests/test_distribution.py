@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 
 from symdp import ModelParams, lq_solution
 from symdp.distribution import (dispersion_along_paths, dispersion_share, dispersion_term,
-                                industry, probe)
+                                first_order_slopes, industry, probe)
 from symdp.economics import gauss_hermite, idiosyncratic_draw, initial_state
 from symdp.evaluation import (FreshDraws, evaluate, fresh_draw_residual, sample_points,
                               semi_gradient_factor)
@@ -163,3 +163,24 @@ def test_dispersion_along_paths_starts_at_the_initial_industry():
     assert d.shape == (3, 21)
     assert_allclose(d[:, 0], float(dispersion_share(X0, 1.5)))
     assert np.all(d > 0)
+
+
+def test_first_order_slopes_are_the_lq_slope_and_zero_for_linear_demand():
+    p = ModelParams()
+    h1, g = first_order_slopes(p, 0.7)
+    assert_allclose(h1, lq_solution(p).H1, rtol=1e-10)
+    assert g == 0.0
+
+
+def test_first_order_variance_slope_solves_the_matched_euler_coefficient():
+    # g must satisfy gamma g = beta [-a g - c (1-delta)^2 + gamma (1-delta)(h1 g + g (1-delta)^2)].
+    p = ModelParams(nu=1.5)
+    m = 0.9
+    h1, g = first_order_slopes(p, m)
+    a, c = 1.5 * m**0.5, 0.375 * m**-0.5
+    b, gam, d = p.beta, p.gamma, p.delta
+    assert_allclose(b * gam * (1 - d) * h1**2 + (b * gam * (1 - d) ** 2 - b * a - gam) * h1
+                    - b * a * (1 - d), 0.0, atol=1e-12)
+    rhs = b * (-a * g - c * (1 - d) ** 2 + gam * (1 - d) * (h1 * g + g * (1 - d) ** 2))
+    assert_allclose(gam * g, rhs, rtol=1e-12)
+    assert g < 0 and h1 < 0  # dispersion lowers the price, hence investment
