@@ -184,3 +184,25 @@ def test_first_order_variance_slope_solves_the_matched_euler_coefficient():
     rhs = b * (-a * g - c * (1 - d) ** 2 + gam * (1 - d) * (h1 * g + g * (1 - d) ** 2))
     assert_allclose(gam * g, rhs, rtol=1e-12)
     assert g < 0 and h1 < 0  # dispersion lowers the price, hence investment
+
+
+def test_distribution_probe_figure_draws_one_line_per_policy_and_the_share_in_percent():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from symdp.plotting import distribution_probe
+
+    share = np.full((3, 5), 0.01)
+    df = pd.DataFrame({"policy": ["a", "a", "b", "b", "a"],
+                       "shape": ["normal", "normal", "normal", "normal", "two-point"],
+                       "sd": [0.02, 0.1, 0.02, 0.1, 0.05], "dispersion share": 0.0,
+                       "u": [1.0, 2.0, 1.0, 1.0, 3.0], "residual": [1e-3, -1e-2, 0.0, 1e-4, 1.0]})
+    fig = distribution_probe(share, df, {"a": "A"})
+    ax_s, ax_u, ax_r = fig.axes
+    assert_allclose(ax_s.lines[0].get_ydata(), 1.0)  # 0.01 of the price, drawn as 1%
+    assert [line.get_label() for line in ax_u.lines] == ["A", "b"]
+    assert_allclose(ax_u.lines[0].get_ydata(), [1.0, 2.0])  # normal industries only, by sd
+    assert_allclose(ax_r.lines[0].get_ydata(), [1e-3, 1e-2])  # magnitudes
+    assert ax_r.lines[1].get_ydata()[0] == 1e-12  # a zero residual is floored for the log axis
