@@ -8,6 +8,12 @@ own equilibrium paths stay economically sensible:
   and, since p = 1 - mean X^nu, prices positive); and
 * for nu = 1, each trajectory's mean stays within ``lq_path_tol`` of the mean of the same economy
   (same shocks) simulated under the stationary LQ policy.
+
+The test residual at every test state uses the one standardised draw of the idiosyncratic shocks
+that training used, so it is not an independent check of that approximation. With
+:class:`FreshDraws`, :func:`evaluate` also computes the Euler residual at a subsample of the test
+states with the expectation over all N + 1 shocks taken by (antithetic) Monte Carlo
+(:func:`symdp.economics.monte_carlo_residual`): a residual that owes nothing to the training draw.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .economics import euler_residual, next_state
+from .economics import euler_residual, monte_carlo_residual, next_state, price
 from .lq import LinearPolicyCoefficients, lq_solution
 from .params import ModelParams
 
-__all__ = ["StationarityCheck", "Evaluation", "residual_mse", "evaluate", "fitted_linear_policy"]
+__all__ = ["StationarityCheck", "FreshDraws", "Evaluation", "residual_mse", "evaluate",
+           "fitted_linear_policy", "sample_points", "fresh_draw_residual",
+           "semi_gradient_factor"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,26 @@ class StationarityCheck:
 
     band: tuple[float, float] = (0.0, 1.0)  # allowed range of the cross-sectional mean
     lq_path_tol: float = 0.02  # nu = 1: max |mean X - mean X under LQ| along a path
+
+
+@dataclass(frozen=True)
+class FreshDraws:
+    """Settings of the fresh-draw test residual (see :func:`evaluate`).
+
+    ``states`` test states, spread over paths and dates (:func:`sample_points`); at each, the
+    expectation of the Euler equation over ``draws`` Monte Carlo draws of all N + 1 shocks
+    (antithetic pairs, so an odd number is rounded up), from a generator seeded with ``seed``.
+    """
+
+    states: int = 32
+    draws: int = 256
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("states", "draws"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
 
 
 @dataclass
@@ -44,10 +72,31 @@ class Evaluation:
     stationary: bool
     reason: str
     check: StationarityCheck = field(default_factory=StationarityCheck)
+    # Fresh-draw residuals (None without FreshDraws): at the test states (fresh_paths[k],
+    # fresh_dates[k]), the Euler residual with a Monte Carlo expectation over all N + 1 shocks.
+    fresh_residual: np.ndarray | None = None
+    fresh_paths: np.ndarray | None = None
+    fresh_dates: np.ndarray | None = None
 
     @property
     def test_mse(self) -> float:
         return float(np.mean(self.residual**2)) if np.all(np.isfinite(self.residual)) else float("inf")
+
+    @property
+    def fresh_mse(self) -> float | None:
+        """Mean squared fresh-draw residual over the sampled test states (None if not computed)."""
+        if self.fresh_residual is None:
+            return None
+        r = self.fresh_residual
+        return float(np.mean(r**2)) if np.all(np.isfinite(r)) else float("inf")
+
+    @property
+    def sample_mse(self) -> float | None:
+        """The one-draw test MSE at the same sampled states as :attr:`fresh_mse` (like for like)."""
+        if self.fresh_residual is None:
+            return None
+        r = self.residual[self.fresh_paths, self.fresh_dates]
+        return float(np.mean(r**2)) if np.all(np.isfinite(r)) else float("inf")
 
     @property
     def rel_error(self) -> np.ndarray | None:
@@ -89,6 +138,37 @@ def residual_mse(params, policy, X, W_hat, nodes, weights, chunk: int = 1 << 22)
     return total / n_rows
 
 
+def sample_points(n_trajectories: int, T: int, n_states: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n_states`` (path, date) pairs spread over the test paths and their T + 1 dates.
+
+    Dates are evenly spaced from 0 to T (the early, fast-moving periods and the late, settled
+    ones alike); paths cycle through 0, 1, ... so no path is used twice before all are used.
+    With more states than points, every point is taken once.
+    """
+    if not (isinstance(n_states, int) and n_states >= 1):
+        raise ValueError(f"n_states must be an integer >= 1, got {n_states!r}")
+    total = n_trajectories * (T + 1)
+    if n_states >= total:
+        k = np.arange(total)
+        return k // (T + 1), k % (T + 1)
+    dates = np.round(np.linspace(0, T, n_states)).astype(int)
+    paths = np.arange(n_states) % n_trajectories
+    return paths, dates
+
+
+def fresh_draw_residual(params: ModelParams, policy, X: torch.Tensor, draws: int,
+                        generator: torch.Generator, chunk: int = 1 << 22) -> np.ndarray:
+    """Euler residual at each row of X with the expectation over ``draws`` fresh draws of all
+    N + 1 shocks (:func:`symdp.economics.monte_carlo_residual`, antithetic), one row at a time
+    with draws in chunks of about ``chunk`` elements per layer (a phi evaluated at every firm
+    of every draw holds draws x N x width numbers)."""
+    width = 128  # a bound on the hidden width of the book's networks, for the memory budget
+    per_chunk = max(1, chunk // (params.N * width))
+    out = [monte_carlo_residual(params, policy, x.unsqueeze(0), draws, generator, per_chunk)
+           for x in X]
+    return torch.cat(out).double().cpu().numpy()
+
+
 @torch.no_grad()
 def evaluate(
     params: ModelParams,
@@ -102,11 +182,15 @@ def evaluate(
     generator: torch.Generator | None = None,
     check: StationarityCheck = StationarityCheck(),
     chunk: int = 1 << 22,
+    fresh: FreshDraws | None = None,
 ) -> Evaluation:
     """Simulate fresh test trajectories under ``policy`` and measure it along them.
 
     States are streamed (one date at a time), so memory does not grow with T. For nu = 1 the
     mean of each economy is also simulated under the stationary LQ policy with the same shocks.
+    With ``fresh``, the states at :func:`sample_points` are kept and their Euler residuals
+    recomputed with fresh Monte Carlo draws of all shocks (:func:`fresh_draw_residual`), after
+    the simulation, so the test paths are the same with or without it.
     """
     kw = {"device": X0.device, "dtype": X0.dtype}
     if generator is None:
@@ -119,7 +203,14 @@ def evaluate(
 
     X = X0.expand(n_trajectories, params.N).clone()
     m_lq = X.double().mean(-1)
+    if fresh is not None:
+        f_paths, f_dates = sample_points(n_trajectories, T, fresh.states)
+        kept = torch.empty(len(f_paths), params.N, **kw)
     for t in range(T + 1):
+        if fresh is not None:
+            at = np.flatnonzero(f_dates == t)
+            if len(at):
+                kept[torch.as_tensor(at)] = X[torch.as_tensor(f_paths[at])]
         u_t = torch.cat([policy(Xc) for Xc in X.split(rows)])
         r_t = torch.cat([euler_residual(params, policy, Xc, W_hat, nodes, weights)
                          for Xc in X.split(rows)])
@@ -138,7 +229,43 @@ def evaluate(
                     + params.eta * omega.double())
     u_lq = lq(mean_X) if lq else None
     stationary, reason = _stationarity(mean_X, mean_lq, check)
-    return Evaluation(mean_X, u_out, res, u_lq, mean_lq, stationary, reason, check)
+    fresh_res = None
+    if fresh is not None:
+        if torch.isfinite(kept).all():
+            mc_gen = torch.Generator(device=X0.device).manual_seed(fresh.seed)
+            fresh_res = fresh_draw_residual(params, policy, kept, fresh.draws, mc_gen, chunk)
+        else:  # a diverged path: its residual is not finite either
+            fresh_res = np.full(len(f_paths), np.inf)
+    return Evaluation(mean_X, u_out, res, u_lq, mean_lq, stationary, reason, check,
+                      fresh_res, f_paths if fresh else None, f_dates if fresh else None)
+
+
+def semi_gradient_factor(params: ModelParams, policy, X: torch.Tensor, W_hat: torch.Tensor,
+                         nodes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    r""":math:`\partial\varepsilon/\partial u(X)` with the next-period policy held fixed.
+
+    A semi-gradient step (``gradient="semi"``) moves the coefficients along
+    :math:`\varepsilon(X)\,c(X)\,\partial u(X)/\partial\theta` with
+
+    .. math::
+
+        c(X) = \gamma - \beta\sum_k q_k\,\frac{\partial}{\partial u}\left[p(X'_k)
+            + \gamma(1-\delta)u(X'_k)\right],
+
+    since u(X) enters X' as a common shift. Near a solution c is close to
+    :math:`\gamma(1 - \beta(1-\delta)H_1) + \beta\nu\overline{X'^{\nu-1}}`; it vanishes where
+    the policy's response to a common shift of capital reaches the pole
+    :math:`(1/\beta + \nu\overline{X'^{\nu-1}}/\gamma)/(1-\delta)`, and there the step stops
+    although the residual is not zero. Shape ``X.shape[:-1]``.
+    """
+    u = policy(X).detach().requires_grad_(True)
+    common = u.unsqueeze(-1) + params.eta * nodes
+    base = (1.0 - params.delta) * X + params.sigma * W_hat
+    X_next = base.unsqueeze(-2) + common.unsqueeze(-1)
+    f = price(X_next, params.nu) + params.gamma * (1.0 - params.delta) * policy(X_next)
+    r = params.gamma * u - params.beta * (f * weights).sum(-1)
+    (g,) = torch.autograd.grad(r.sum(), u)
+    return g.detach()
 
 
 def _stationarity(mean_X, mean_lq, check: StationarityCheck) -> tuple[bool, str]:

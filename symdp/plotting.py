@@ -786,3 +786,57 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
              title=r"(b) Nonlinear model ($\nu = 1.5$): measured")
     ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
     return fig
+
+
+# --- Chapter 7: does the policy use the distribution? ----------------------------------------
+
+__all__ += ["distribution_probe"]
+
+
+def distribution_probe(share, probe, labels=None, q=(2.5, 97.5)):
+    """Chapter 7: how large the dispersion term is, and which fitted policies respond to it.
+
+    Parameters
+    ----------
+    share : array (paths, T + 1)
+        The dispersion term of the price as a fraction of the price,
+        :func:`symdp.distribution.dispersion_share`, along equilibrium paths.
+    probe : pandas.DataFrame
+        :func:`symdp.distribution.probe`'s rows; the normal industries (one per sd) are drawn.
+    labels : mapping policy name -> str, optional
+        Legend labels (default: the name).
+    q : (float, float)
+        Percentiles of the band in panel (a).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        (a) the dispersion share by date (mean and band, percent); (b) each policy's investment
+        at industries of one mean against their sd; (c) the magnitude of its fresh-draw Euler
+        residual there (log scale).
+    """
+    import matplotlib.pyplot as plt
+
+    labels = dict(labels or {})
+    s = 100.0 * np.atleast_2d(np.asarray(share, dtype=float))
+    t = np.arange(s.shape[1])
+    fig, (ax_s, ax_u, ax_r) = plt.subplots(1, 3, figsize=(12.0, 3.5), constrained_layout=True)
+    lo, hi = np.percentile(s, q, axis=0)
+    ax_s.fill_between(t, lo, hi, color="C0", alpha=0.22, lw=0)
+    ax_s.plot(t, s.mean(0), color="C0", lw=1.7)
+    ax_s.set(xlabel="period $t$", ylabel="dispersion term / price (%)",
+             title="(a) Along equilibrium paths", ylim=(0, None))
+    normal = probe[probe["shape"] == "normal"]
+    for k, (name, sub) in enumerate(normal.groupby("policy", sort=False)):
+        sub = sub.sort_values("sd")
+        color = f"C{(k + 1) % 7}"
+        ax_u.plot(sub["sd"], sub["u"], "o-", color=color, lw=1.5, label=labels.get(name, name))
+        ax_r.semilogy(sub["sd"], np.abs(sub["residual"]).clip(lower=1e-12), "o-", color=color,
+                      lw=1.5)
+    ax_u.set(xlabel="cross-sectional sd of capital", ylabel=r"investment $u(X)$",
+             title="(b) Same mean, other dispersion")
+    ax_u.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2), useOffset=False)
+    ax_r.set(xlabel="cross-sectional sd of capital", ylabel=r"$|\varepsilon(X)|$, fresh draws",
+             title="(c) Euler residual there")
+    ax_u.legend(loc="best")
+    return fig

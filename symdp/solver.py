@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from .economics import gauss_hermite, idiosyncratic_draw, initial_state, euler_residual, simulate
-from .evaluation import Evaluation, StationarityCheck, evaluate, residual_mse
+from .evaluation import Evaluation, FreshDraws, StationarityCheck, evaluate, residual_mse
 from .lq import lq_solution
 from .networks import ArchitectureConfig, LinearPolicy, count_parameters, make_policy
 from .params import ModelParams
@@ -139,6 +139,11 @@ class SolveResult:
         return self.evaluation.test_mse
 
     @property
+    def fresh_mse(self) -> float | None:
+        """Test MSE with fresh draws of all shocks at sampled test states (None if not asked)."""
+        return self.evaluation.fresh_mse
+
+    @property
     def policy_rel_error(self) -> float | None:
         return self.evaluation.policy_rel_error
 
@@ -167,6 +172,8 @@ class SolveResult:
             "train_mse": self.train_mse,
             "val_mse": self.val_mse,
             "test_mse": self.test_mse,
+            "fresh_mse": self.fresh_mse,
+            "fresh_sample_mse": self.evaluation.sample_mse,
             "policy_rel_error": self.policy_rel_error,
             "params": self.n_params,
             "N": self.params.N,
@@ -184,6 +191,7 @@ def solve(
     arch: ArchitectureConfig | str | nn.Module = "relu",
     config: SolverConfig = SolverConfig(),
     progress: bool = False,
+    fresh: FreshDraws | None = None,
 ) -> SolveResult:
     """Fit a policy to the Euler equation of ``params`` and evaluate it.
 
@@ -199,6 +207,11 @@ def solve(
         Grid sizes, optimiser, stopping rule, seed and device.
     progress : bool
         Show a progress bar of validation MSE against the tolerance.
+    fresh : FreshDraws, optional
+        Also compute the test residual with fresh Monte Carlo draws of all N + 1 shocks at a
+        subsample of the test states (:func:`symdp.evaluation.evaluate`); its time counts in
+        ``test_seconds``. Not part of :class:`SolverConfig`, so the sweeps' keys of runs that do
+        not ask for it stay as they were.
     """
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -322,7 +335,7 @@ def solve(
     t_test = time.perf_counter()
     test_gen = torch.Generator(device=device).manual_seed(config.seed + 10_000)
     evaluation = evaluate(params, policy, X0, W_hat, nodes, weights, config.test_trajectories,
-                          config.T, test_gen, config.stationarity, chunk)
+                          config.T, test_gen, config.stationarity, chunk, fresh)
     test_seconds = time.perf_counter() - t_test
     return SolveResult(
         params=params, config=config, policy=policy, history=history, fit_seconds=fit_seconds,

@@ -74,10 +74,9 @@ def test_paper_profiles_have_the_decks_sizes():
 
 def test_table_architectures_have_the_decks_coefficient_counts():
     # The deck's counts, to its rounding (0.1K); Table 2's "L = 2" (201.1K) fits none of the
-    # family's variants and Table 3's phi(ReLU) rows drop phi's hidden biases (see the module).
+    # family's variants (see the module).
     exact = {("table2", g, r): ex.DECK_TABLE2[r][1] for g, r, _ in ex.TABLE2_ROWS if r != "L = 2"}
-    exact.update({("table3", g, r): v[1] for (g, r), v in ex.DECK_TABLE3.items()
-                  if g == "phi(Moments)"})
+    exact.update({("table3", g, r): v[1] for (g, r), v in ex.DECK_TABLE3.items()})
     for name, rows in (("table2", ex.TABLE2_ROWS), ("table3", ex.TABLE3_ROWS)):
         for group, row, arch in rows:
             n = count_parameters(make_policy(ArchitectureConfig(**arch), N=128))
@@ -87,7 +86,17 @@ def test_table_architectures_have_the_decks_coefficient_counts():
                 deck = (ex.DECK_TABLE2[row] if name == "table2"
                         else ex.DECK_TABLE3[(group, row)])[1]
                 assert abs(n / 1000 - deck) / deck < 0.1, (name, row, n)
-    assert count_parameters(make_policy(ArchitectureConfig(**ex.TABLE3_ROWS[4][2]))) == 66_821
+    # Without phi's hidden biases the baseline is the mean-only phi(ReLU) of the deck's text.
+    mean_only = dict(ex.TABLE3_ROWS[4][2], phi_hidden_bias=False)
+    assert count_parameters(make_policy(ArchitectureConfig(**mean_only))) == 66_821
+
+
+def test_table3_relu_rows_have_biases_in_phi_and_the_decks_exact_counts():
+    # The deck's 67.1K / 68.1K / 70.2K / 1.4K / 34.3K / 4.5K are, to the digit, phi with hidden
+    # biases and a bias-free rho (review M2).
+    counts = [count_parameters(make_policy(ArchitectureConfig(**arch)))
+              for g, _, arch in ex.TABLE3_ROWS if g == "phi(ReLU)"]
+    assert counts == [67_077, 68_105, 70_161, 1_413, 34_309, 4_485]
 
 
 def test_solve_task_end_to_end_reports_the_fitted_root():
@@ -99,8 +108,11 @@ def test_solve_task_end_to_end_reports_the_fitted_root():
     assert out["root"] in ("stable", "explosive", "neither")
     if out["success"]:
         assert out["root"] == "stable" and out["H1_fit"] < 0
+    assert out["fresh_mse"] is None  # asked for only by Tables 2 and 3
     nonlinear = ex.EXPERIMENTS["table3"].runs("ci")[0]
-    assert "H1_fit" not in ex.solve_task(**nonlinear["kwargs"])  # no LQ roots for nu = 1.5
+    out3 = ex.solve_task(**nonlinear["kwargs"])
+    assert "H1_fit" not in out3  # no LQ roots for nu = 1.5
+    assert math.isfinite(out3["fresh_mse"]) and math.isfinite(out3["fresh_sample_mse"])
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +158,8 @@ def _fake(rows, values):
         for i, (ok, success, t) in enumerate(runs):
             recs.append({"group": group, "row": row, "seed": i, "ok": ok, "success": success,
                          "params": 1000, "fit_seconds": t, "train_mse": t * 1e-7,
-                         "val_mse": t * 1e-7, "test_mse": t * 1e-7, "policy_rel_error": t * 1e-3})
+                         "val_mse": t * 1e-7, "test_mse": t * 1e-7, "fresh_mse": t * 2e-7,
+                         "policy_rel_error": t * 1e-3})
     return pd.DataFrame(recs)
 
 
@@ -160,10 +173,12 @@ def test_table_summaries_count_failures_and_take_medians():
     assert first["Runs"] == 4 and first["Success (%)"] == 50.0
     assert first["Time (s)"] == 2.0  # median over the successful runs only
     assert first["Policy error"] == pytest.approx(2e-3) and first["Parameters (K)"] == 1.0
+    assert first["Test MSE (fresh draws)"] == pytest.approx(4e-7)  # median of 2e-7 and 6e-7
     assert second["Success (%)"] == 0.0 and math.isnan(second["Time (s)"])  # the deck's "-"
     t3 = ex.summarize_table3(_fake(ex.TABLE3_ROWS[:1], [[(True, True, 1.0), (True, False, 5.0),
                                                           (False, False, 99.0)]]))
     assert t3.iloc[0]["Time (s)"] == 3.0  # Table 3: every completed run
+    assert t3.iloc[0]["Test MSE (fresh draws)"] == pytest.approx(6e-7)
     assert "Policy error" not in t3.columns
     assert list(ex.deck_table("table2").index) == [(g, r) for g, r, _ in ex.TABLE2_ROWS]
     assert list(ex.deck_table("table3").index) == [(g, r) for g, r, _ in ex.TABLE3_ROWS]
