@@ -8,23 +8,24 @@ The method of the deck, step by step:
    nu = 1 that is where the solution lives. For nu > 1 the equilibrium settles elsewhere (higher
    capital), so once the validation MSE meets the tolerance the training and validation paths are
    redrawn under the fitted policy and the fit goes on until it meets the tolerance on the new
-   grid too (``grid_redraws`` times; the paper's code redraws every few epochs instead, which in
-   our runs kept phi(Moments) from converging). Chapter 7 measures the effect.
+   grid too (``grid_redraws`` times; the paper's code redraws every few epochs instead). Chapter 7
+   measures the effect of the redraw.
 2. **Choose** the family: a deep set (:mod:`symdp.networks`).
-3. **Fit**: minimise the mean squared Euler residual with Adam on minibatches; the expectation uses
-   one standardised draw of the N idiosyncratic shocks and Gauss-Hermite quadrature over the
-   aggregate shock. Stop as soon as the validation MSE meets ``val_tolerance``.
+3. **Fit** with Adam on minibatches. By default (``gradient="semi"``) each step holds u(X') fixed
+   and moves u(X) towards the right-hand side of the Euler equation: a damped step of time
+   iteration, not a descent on the squared residual (``gradient="full"`` is that descent). The
+   expectation uses one standardised draw of the N idiosyncratic shocks and Gauss-Hermite
+   quadrature over the aggregate shock. Stop as soon as the validation MSE meets
+   ``val_tolerance``.
 4. **Verify**: simulate fresh test trajectories under the fitted policy and check residuals,
    policy errors (nu = 1) and stationarity (:mod:`symdp.evaluation`).
 
 Why the fit selects the stationary root (nu = 1 has two exact linear solutions, H1 ~ -0.05 and
-H1 ~ +0.22): rho's output layer starts at zero (u = 0), and by default each step holds u(X') fixed
-(``gradient="semi"``), i.e. it takes a step of time iteration, whose derivative at a root is
-:math:`\\beta(1-\\delta+H_1)^2`: 0.77 at the stationary root, 1.30 at the explosive one. In the
-book's implicit-bias study (chapter 8) zero-initialised fits found the stationary root in 48 of
-48 runs, while full-gradient fits from PyTorch's default initialisation fitted the explosive root
-in a quarter of the runs with equally small residuals; :func:`symdp.evaluation.evaluate` rejects
-those.
+H1 ~ +0.22): rho's output layer starts at zero (u = 0), and the time-iteration step's derivative
+at a root is :math:`\\beta(1-\\delta+H_1)^2`: below one at the stationary root, above one at the
+explosive one. Chapter 8 measures how often each start and step finds which root; full-gradient
+fits from PyTorch's default initialisation can fit the explosive root with equally small
+residuals, and :func:`symdp.evaluation.evaluate` rejects those.
 """
 
 from __future__ import annotations
