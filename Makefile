@@ -101,15 +101,17 @@ tolerances: $(STAMP)
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
 # the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:
 # headless Chromium through Playwright) and the notebook regression (tests/test_notebooks.py: the executions the
-# build just made against tests/notebooks/). Then the portability pass: the chapters executed
-# again under PORTABLE_KERNELS (with a result store of their own, so the sweeps rerun too), and
-# the unit tests and the notebook regression on that execution.
+# build just made against tests/notebooks/) and the rerun test (tests/test_rerun.py: every
+# chapter executed with a second parameter set). Then the portability pass: the chapters executed
+# again under PORTABLE_KERNELS, and the unit tests, the notebook regression and the claim checks
+# on that execution. The sweeps' stored runs are reused there (rerunning them under generic
+# kernels took 3.5 min more; their spread across kernels is in the tolerances, make tolerances).
 # SYMDP_REQUIRE_BOOK=1: a missing book, execution or Chromium fails those tests instead of skipping.
 test: $(STAMP) chromium
 	$(PY) -m symdp.bookbuild book --profile ci --jobs $(JOBS)
 	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests
 	rm -rf $(PORTABLE)
-	env $(PORTABLE_KERNELS) SYMDP_STORE=$(PORTABLE)/store $(PY) -m symdp.references execute $(PORTABLE) --jobs $(JOBS)
+	env $(PORTABLE_KERNELS) $(PY) -m symdp.references execute $(PORTABLE) --jobs $(JOBS)
 	env $(PORTABLE_KERNELS) SYMDP_REQUIRE_BOOK=1 SYMDP_EXECUTED=$(PORTABLE) \
 	  SYMDP_RERUN_EXECUTED=_build/executed-rerun $(PY) -m pytest tests \
 	  --ignore tests/test_browser.py --ignore tests/test_book_html.py

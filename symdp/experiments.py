@@ -495,9 +495,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
-            "seeds, cap 80 epochs; paper: 30 worker-minutes in a from-scratch build (2 cores "
-            "shared with other sweeps), ci ~0.5 min",
-            _table3_runs, summarize_table3, {"paper": 7.5, "ci": 0.5}),
+            "seeds, cap 80 epochs or 90 s; paper: estimated 160 worker-minutes (the phi(ReLU) "
+            "rows evaluate phi at every firm: about 9 s an epoch and 30 s of testing a run at "
+            "N=128, timed on one seed; not yet run as a sweep), ci ~2 min",
+            _table3_runs, summarize_table3, {"paper": 80.0, "ci": 2.0}),
         Experiment(
             "figure3",
             "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 85 "
@@ -512,9 +513,10 @@ EXPERIMENTS: dict[str, Experiment] = {
             _implicit_runs, summarize_implicit_bias, {"paper": 4.5, "ci": 0.3}),
         Experiment(
             "regression",
-            "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 3 seeds; "
-            "paper: 3 worker-minutes in a from-scratch build, ci ~0.2 min",
-            _regression_runs, summarize_regression, {"paper": 1.0, "ci": 0.2}),
+            "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 10 seeds; "
+            "paper: estimated 20 worker-minutes (one seed of the grid timed at about 2), ci ~0.2 "
+            "min",
+            _regression_runs, summarize_regression, {"paper": 10.0, "ci": 0.2}),
     )
 }
 
