@@ -680,14 +680,9 @@ def contradictions(nb) -> list[str]:
             printed.append(value)
         else:
             (a, ha), (b, hb) = printed
-            sign = rec["sign"]
-            if sign == 1 and not a > b:
-                problems.append(f"{name}: says {text!r} but prints {texts.get(rec['shown'][0])!r} "
-                                f"against {texts.get(rec['shown'][1])!r}")
-            elif sign == -1 and not a < b:
-                problems.append(f"{name}: says {text!r} but prints {texts.get(rec['shown'][0])!r} "
-                                f"against {texts.get(rec['shown'][1])!r}")
-            elif sign == 0 and abs(a - b) - ha - hb > rec["rtol"] * max(abs(a), abs(b)):
+            holds = {1: a > b, -1: a < b,
+                     0: abs(a - b) - ha - hb <= rec["rtol"] * max(abs(a), abs(b))}[rec["sign"]]
+            if not holds:
                 problems.append(f"{name}: says {text!r} but prints {texts.get(rec['shown'][0])!r} "
                                 f"against {texts.get(rec['shown'][1])!r}")
     return problems
