@@ -4,12 +4,14 @@ Needs only torch and numpy (the GPU image has no scipy, dask or jupyter); instal
 there with ``pip install --no-deps -e .``. Writes ``gpu_check.json`` (and prints a summary) under
 ``--out`` (default ``$OUT`` or the current directory).
 
-    python benchmarks/gpu_check.py --N 1000 10000 100000 1000000
+    python benchmarks/gpu_check.py --N 1000 10000 100000 1000000 --per-firm-N 10000 100000
 
 1. Agreement at small N: the same seed and architecture give the same Euler residuals on the CPU
    and the GPU (one network, one batch of states) to float32 round-off, and a full solve on the
    GPU reaches the same kind of solution (success, policy error) as on the CPU.
-2. Timing: fit time to tolerance, epochs, policy error and peak GPU memory for each N.
+2. Timing: fit time to tolerance, epochs, policy error and peak GPU memory for each N, for the
+   mean-only phi(ReLU) (bias-free: two averages of the industry) and for the per-firm phi(ReLU)
+   with hidden biases (the deck's Table 3 network, phi evaluated at every firm).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from symdp import ModelParams, SolverConfig, make_policy, solve  # noqa: E402
+from symdp import ArchitectureConfig, ModelParams, SolverConfig, make_policy, solve  # noqa: E402
 from symdp.economics import euler_residual, gauss_hermite, idiosyncratic_draw, initial_state  # noqa: E402
 
 
@@ -46,15 +48,19 @@ def agreement(N: int = 128) -> dict:
             "max_abs_residual": float(r_cpu.abs().max())}
 
 
-def run(N: int, device: str, seed: int, test_trajectories: int) -> dict:
+def run(N: int, device: str, seed: int, test_trajectories: int, per_firm: bool = False,
+        max_seconds: float = float("inf")) -> dict:
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
         torch.cuda.synchronize()
     t = time.perf_counter()
-    r = solve(ModelParams(N=N), "relu", SolverConfig(seed=seed, device=device, threads=1,
-                                                    test_trajectories=test_trajectories))
+    arch = ArchitectureConfig(phi="relu", phi_hidden_bias=per_firm)
+    r = solve(ModelParams(N=N), arch, SolverConfig(seed=seed, device=device, threads=1,
+                                                  test_trajectories=test_trajectories,
+                                                  max_seconds=max_seconds))
     out = r.summary()
     out["device"] = device
+    out["network"] = "per-firm phi(ReLU)" if per_firm else "mean-only phi(ReLU)"
     out["wall_seconds"] = time.perf_counter() - t
     if device == "cuda":
         out["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated() / 1024**3
@@ -64,8 +70,12 @@ def run(N: int, device: str, seed: int, test_trajectories: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--N", type=int, nargs="+", default=[1000, 10000, 100000, 1000000])
+    ap.add_argument("--per-firm-N", type=int, nargs="*", default=[10000, 100000],
+                    help="N for the per-firm phi(ReLU) with hidden biases")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--test-trajectories", type=int, default=64)
+    ap.add_argument("--max-seconds", type=float, default=float("inf"),
+                    help="wall-clock cap on one fit (the solver's max_seconds)")
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     args = ap.parse_args()
     if not torch.cuda.is_available():
@@ -81,12 +91,14 @@ def main() -> None:
         print(f"N=128 {device}: success {row['success']} epochs {row['epochs']:.2f} "
               f"policy error {100 * row['policy_rel_error']:.3f}% fit {row['fit_seconds']:.2f} s",
               flush=True)
-    for N in args.N:
+    cases = [(N, False) for N in args.N] + [(N, True) for N in args.per_firm_N]
+    for N, per_firm in cases:
         for seed in range(args.seeds):
             try:
-                row = run(N, "cuda", seed, args.test_trajectories)
+                row = run(N, "cuda", seed, args.test_trajectories, per_firm, args.max_seconds)
             except torch.cuda.OutOfMemoryError as exc:  # report, don't hide
-                row = {"N": N, "seed": seed, "error": f"out of memory: {exc}"}
+                row = {"N": N, "seed": seed, "per_firm": per_firm, "error": f"out of memory: {exc}"}
+                torch.cuda.empty_cache()
             report["timing"].append(row)
             print(json.dumps(row), flush=True)
             Path(args.out).mkdir(parents=True, exist_ok=True)
