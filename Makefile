@@ -56,10 +56,10 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 book: $(STAMP)
-	$(PY) -m symdp.bookbuild book --profile $(PROFILE) --jobs $(JOBS) --only "$$ONLY"
+	$(PY) -m symdp.book.build book --profile $(PROFILE) --jobs $(JOBS) --only "$$ONLY"
 
 pdf: $(STAMP) tex
-	$(PY) -m symdp.bookbuild book --profile $(PROFILE) --jobs $(JOBS) --only "$$ONLY" --builder pdflatex
+	$(PY) -m symdp.book.build book --profile $(PROFILE) --jobs $(JOBS) --only "$$ONLY" --builder pdflatex
 
 # Installs the TeX packages that are missing (Debian/Ubuntu; apt-get, through sudo unless root).
 tex:
@@ -90,13 +90,13 @@ chromium:
 
 chapter: $(STAMP)
 	@test -n "$(CHAPTER)" || { echo 'error: name the chapter: make chapter CHAPTER=05_linear PARAMS="N=256 nu=1.2"' >&2; exit 2; }
-	$(PY) -m symdp.bookbuild chapter $(CHAPTER) --profile $(PROFILE) --jobs $(JOBS) --params "$$PARAMS"
+	$(PY) -m symdp.book.build chapter $(CHAPTER) --profile $(PROFILE) --jobs $(JOBS) --params "$$PARAMS"
 
 refresh-references: $(STAMP)
-	$(PY) -m symdp.references refresh --jobs $(JOBS) $(if $(ACCEPT),--accept)
+	$(PY) -m symdp.book.references refresh --jobs $(JOBS) $(if $(ACCEPT),--accept)
 
 tolerances: $(STAMP)
-	$(PY) -m symdp.references spread --jobs $(JOBS)
+	$(PY) -m symdp.book.references spread --jobs $(JOBS)
 
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
 # the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:
@@ -108,10 +108,10 @@ tolerances: $(STAMP)
 # kernels took 3.5 min more; their spread across kernels is in the tolerances, make tolerances).
 # SYMDP_REQUIRE_BOOK=1: a missing book, execution or Chromium fails those tests instead of skipping.
 test: $(STAMP) chromium
-	$(PY) -m symdp.bookbuild book --profile ci --jobs $(JOBS)
+	$(PY) -m symdp.book.build book --profile ci --jobs $(JOBS)
 	SYMDP_REQUIRE_BOOK=1 $(PY) -m pytest tests
 	rm -rf $(PORTABLE)
-	env $(PORTABLE_KERNELS) $(PY) -m symdp.references execute $(PORTABLE) --jobs $(JOBS)
+	env $(PORTABLE_KERNELS) $(PY) -m symdp.book.references execute $(PORTABLE) --jobs $(JOBS)
 	env $(PORTABLE_KERNELS) SYMDP_REQUIRE_BOOK=1 SYMDP_EXECUTED=$(PORTABLE) \
 	  SYMDP_RERUN_EXECUTED=_build/executed-rerun $(PY) -m pytest tests \
 	  --ignore tests/test_browser.py --ignore tests/test_book_html.py

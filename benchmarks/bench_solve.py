@@ -61,7 +61,7 @@ def bench(N: int, phi: str, seeds: int, test_trajectories: int) -> dict:
                                                       test_trajectories=test_trajectories))
         checks = sum(h["val_mse"] == h["val_mse"] for h in r.history)  # NaN: validation skipped
         flops = r.steps * train_flops + checks * val_flops
-        runs.append({**r.summary(), "gflop": flops / 1e9, "gflops_rate": flops / r.fit_seconds / 1e9,
+        runs.append({**r.scalars(), "gflop": flops / 1e9, "gflops_rate": flops / r.fit_seconds / 1e9,
                      "seconds_per_epoch": r.fit_seconds / max(r.epochs, 1e-9)})
     ok = [x for x in runs if x["success"]]
     med = lambda key, rows: statistics.median(x[key] for x in rows) if rows else None  # noqa: E731

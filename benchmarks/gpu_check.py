@@ -58,7 +58,7 @@ def run(N: int, device: str, seed: int, test_trajectories: int, per_firm: bool =
     r = solve(ModelParams(N=N), arch, SolverConfig(seed=seed, device=device, threads=1,
                                                   test_trajectories=test_trajectories,
                                                   max_seconds=max_seconds))
-    out = r.summary()
+    out = r.scalars()
     out["device"] = device
     out["network"] = "per-firm phi(ReLU)" if per_firm else "mean-only phi(ReLU)"
     out["wall_seconds"] = time.perf_counter() - t

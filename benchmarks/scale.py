@@ -22,7 +22,7 @@ def child(N: int, seed: int, threads: int, test_trajectories: int, device: str) 
 
     r = solve(ModelParams(N=N), "relu", SolverConfig(seed=seed, threads=threads, device=device,
                                                     test_trajectories=test_trajectories))
-    out = r.summary()
+    out = r.scalars()
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     out["seconds_per_epoch"] = r.fit_seconds / max(r.epochs, 1e-9)
     out["val_checks"] = sum(h["val_mse"] == h["val_mse"] for h in r.history)

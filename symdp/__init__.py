@@ -10,7 +10,7 @@ from .evaluation import Evaluation, StationarityCheck, evaluate
 from .lq import LinearPolicyCoefficients, lq_roots, lq_solution, riccati_equilibrium
 from .networks import ArchitectureConfig, DeepSetPolicy, count_parameters, make_policy
 from .params import ModelParams
-from .regression import RegressionConfig, fit_regression, regression_table
+from .studies.regression import RegressionConfig, fit_regression, regression_table
 from .solver import SolveResult, SolverConfig, solve
 
 __version__ = "0.1.0"

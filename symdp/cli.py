@@ -128,7 +128,7 @@ def _cmd_solve(args) -> int:
             raise _UsageError(f"argument --device: {config.device!r} requested but no CUDA "
                               "device is available")
     result = solve(params, args.phi, config, progress=not args.json and sys.stderr.isatty())
-    summary = result.summary()
+    summary = result.scalars()
     if args.json:
         print(json.dumps({k: _json_number(v) for k, v in summary.items()}))
         return 0
@@ -136,7 +136,7 @@ def _cmd_solve(args) -> int:
     print(f"phi({args.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
           f"{'SUCCESS' if summary['success'] else 'FAILURE'} ({summary['stationarity']})")
     print(f"  fit {summary['fit_seconds']:.2f} s, {summary['epochs']:.2f} epochs "
-          f"({summary['steps']} steps), {summary['params']:,} coefficients, status {summary['status']}")
+          f"({summary['steps']} steps), {summary['coefficients']:,} coefficients, status {summary['status']}")
     print(f"  Euler MSE train {summary['train_mse']:.2e}  val {summary['val_mse']:.2e}  "
           f"test {summary['test_mse']:.2e}")
     if err is not None:
@@ -150,7 +150,7 @@ def _json_number(v):
 
 
 def _cmd_sweep(args) -> int:
-    from . import experiments
+    from .runs import experiments
 
     if args.list or not args.experiment:
         for name, exp in experiments.EXPERIMENTS.items():

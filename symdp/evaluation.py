@@ -28,7 +28,7 @@ from .lq import LinearPolicyCoefficients, lq_solution
 from .params import ModelParams
 
 __all__ = ["StationarityCheck", "FreshDraws", "Evaluation", "residual_mse", "evaluate",
-           "fitted_linear_policy", "sample_points", "fresh_draw_residual",
+           "fitted_linear_policy", "linear_fit", "sample_points", "fresh_draw_residual",
            "semi_gradient_factor"]
 
 
@@ -114,16 +114,45 @@ class Evaluation:
         return float(np.mean(e)) if np.all(np.isfinite(e)) else float("inf")
 
 
+def linear_fit(mean_X, u, finite_only: bool = False) -> LinearPolicyCoefficients:
+    """Least-squares :math:`(H_0, H_1)` of :math:`u \\approx H_0 + H_1\\bar X` over all points.
+
+    For a fitted network this says how close it came to the linear form of the exact solution,
+    and to which root (:func:`symdp.lq.nearest_root`: :math:`H_1 < 0` is the stationary one);
+    for the LQ policy itself it returns that policy's coefficients.
+
+    Parameters
+    ----------
+    mean_X, u : array-like of the same shape
+        The cross-sectional mean and the policy at the same states (e.g.
+        :attr:`Evaluation.mean_X` and :attr:`Evaluation.u`, all paths and dates).
+    finite_only : bool
+        Drop the points where either is not finite (a fit that diverged on some paths) instead
+        of raising.
+
+    Raises
+    ------
+    ValueError
+        Non-finite points (unless ``finite_only``), fewer than two points, or a mean that never
+        varies (then :math:`H_1` is not identified).
+    """
+    m = np.asarray(mean_X, dtype=float).ravel()
+    v = np.asarray(u, dtype=float).ravel()
+    ok = np.isfinite(m) & np.isfinite(v)
+    if not ok.all():
+        if not finite_only:
+            raise ValueError("the evaluation has non-finite states or policies (a diverged fit)")
+        m, v = m[ok], v[ok]
+    if len(m) < 2 or np.ptp(m) == 0.0:
+        raise ValueError("the mean of X never varies along the paths: H1 is not identified")
+    H1, H0 = np.polyfit(m, v, 1)
+    return LinearPolicyCoefficients(float(H0), float(H1))
+
+
 @torch.no_grad()
 def fitted_linear_policy(policy, X: torch.Tensor) -> LinearPolicyCoefficients:
-    """Least-squares :math:`(H_0, H_1)` of :math:`u(X) \approx H_0 + H_1\bar X` over the rows of X.
-
-    Tells which LQ root a fitted network is close to (nu = 1): :math:`H_1 < 0` is the stationary one.
-    """
-    m = X.double().mean(-1).cpu().numpy()
-    u = policy(X).double().cpu().numpy()
-    H1, H0 = np.polyfit(m, u, 1)
-    return LinearPolicyCoefficients(float(H0), float(H1))
+    """:func:`linear_fit` of ``policy`` over the rows of X (nu = 1: which LQ root it is near)."""
+    return linear_fit(X.double().mean(-1).cpu().numpy(), policy(X).double().cpu().numpy())
 
 
 def residual_mse(params, policy, X, W_hat, nodes, weights, chunk: int = 1 << 22) -> float:

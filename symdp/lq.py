@@ -93,6 +93,25 @@ def lq_roots(beta: float = 0.95, gamma: float = 90.0, delta: float = 0.05) -> di
     }
 
 
+# A fitted slope within this relative distance of an LQ root's H1 "is" that root.
+ROOT_TOLERANCE = 0.25
+
+
+def nearest_root(H1: float, params: ModelParams, tolerance: float = ROOT_TOLERANCE
+                 ) -> tuple[str, float]:
+    """Which linear solution a fitted slope :math:`H_1` (e.g. :func:`symdp.evaluation.linear_fit`
+    of a network's policy along its own paths) is: ``"stable"``, ``"explosive"`` or ``"neither"``.
+
+    Returns the name of the nearest root, or ``"neither"`` when it is farther than ``tolerance``
+    (relative to that root's :math:`|H_1|`), and the relative distance to the nearest root.
+    """
+    roots = {name: c for name, c in lq_roots(params.beta, params.gamma, params.delta).items()
+             if c is not None}
+    distance = {name: abs(H1 - c.H1) / abs(c.H1) for name, c in roots.items()}
+    nearest = min(distance, key=distance.get)
+    return (nearest if distance[nearest] <= tolerance else "neither"), float(distance[nearest])
+
+
 def lq_solution(params: ModelParams, root: str = "stable") -> LinearPolicyCoefficients:
     """The LQ policy for ``params`` (``root`` is ``"stable"`` or ``"explosive"``)."""
     if root not in ("stable", "explosive"):

@@ -102,10 +102,22 @@ class SolverConfig:
             raise ValueError(f"threads must be >= 1, got {self.threads!r}")
 
     def to_dict(self) -> dict:
+        """Plain JSON-ready fields (a run's configuration in the sweeps' store)."""
         d = asdict(self)
         d["stationarity"] = asdict(self.stationarity)
         d["max_seconds"] = None if math.isinf(self.max_seconds) else self.max_seconds
         return d
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> "SolverConfig":
+        """The inverse of :meth:`to_dict`."""
+        fields = dict(fields)
+        check = fields.pop("stationarity", None)
+        if check is not None:
+            fields["stationarity"] = StationarityCheck(**{**check, "band": tuple(check["band"])})
+        if fields.get("max_seconds") is None:
+            fields["max_seconds"] = math.inf
+        return cls(**fields)
 
 
 @dataclass
@@ -157,8 +169,8 @@ class SolveResult:
         """Validation tolerance met AND the fitted policy is the stationary solution."""
         return self.converged and self.evaluation.stationary
 
-    def summary(self) -> dict:
-        """Scalars only, JSON-ready."""
+    def scalars(self) -> dict:
+        """The run's numbers and outcome, JSON-ready (a sweep's record, the CLI's ``--json``)."""
         return {
             "success": self.success,
             "converged": self.converged,
@@ -176,7 +188,7 @@ class SolveResult:
             "fresh_mse": self.fresh_mse,
             "fresh_sample_mse": self.evaluation.sample_mse,
             "policy_rel_error": self.policy_rel_error,
-            "params": self.n_params,
+            "coefficients": self.n_params,
             "N": self.params.N,
             "nu": self.params.nu,
             "seed": self.config.seed,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from symdp import bookbuild
+from symdp.book import build as bookbuild
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"

@@ -1,5 +1,5 @@
 """The book's machinery: Jupytext pairs in sync, regression references current, toc complete, the
-rerun command strict about parameters, and the chapter helpers (symdp.chapters) validating their
+rerun command strict about parameters, and the chapter helpers (symdp.book.chapter) validating their
 input.
 
 The chapters' executions are compared with the reference notebooks by tests/test_notebooks.py.
@@ -18,7 +18,7 @@ import jupytext
 import nbformat
 import pytest
 
-from symdp import bookbuild, chapters
+from symdp.book import build as bookbuild, chapter as chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -139,7 +139,7 @@ def test_missing_toc_entry_fails_clearly(tmp_path):
 # (d) the rerun command --------------------------------------------------------------------------
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "symdp.bookbuild", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "symdp.book.build", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -204,7 +204,7 @@ def test_cache_key_depends_on_parameters():
     assert k1 != bookbuild.cache_key(ROOT, chapter, {"profile": "ci", "N": 8})
 
 
-# symdp.chapters ---------------------------------------------------------------------------------
+# symdp.book.chapter ---------------------------------------------------------------------------------
 
 PROFILES = {"paper": {"N": 128, "seeds": 10}, "ci": {"N": 32, "seeds": 2}}
 
@@ -412,7 +412,7 @@ def test_show_table_caption_may_hold_roles():
 # (d) Sweeps before chapters ----------------------------------------------------------------------
 
 def test_chapter_sweeps_name_every_experiment_once():
-    from symdp import experiments
+    from symdp.runs import experiments
 
     found = [name for c in CHAPTERS for name in bookbuild.chapter_sweeps(ROOT, c)]
     assert sorted(found) == sorted(experiments.EXPERIMENTS), found

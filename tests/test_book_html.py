@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from book_html import (ROOT, chapter_pages, config, main_content, parse, require_html)
-from symdp import bookbuild
+from symdp.book import build as bookbuild
 
 BOOK = ROOT / "book"
 

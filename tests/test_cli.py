@@ -58,9 +58,9 @@ def test_solve_json_via_the_installed_entry_point():
     assert proc.stderr == ""  # no progress bar with --json
     out = json.loads(proc.stdout)  # exactly one JSON object
     for key in ("fit_seconds", "epochs", "val_mse", "test_mse", "policy_rel_error", "success",
-                "params"):
+                "coefficients"):
         assert key in out
-    assert out["params"] == 49_409 and isinstance(out["success"], bool)
+    assert out["coefficients"] == 49_409 and isinstance(out["success"], bool)
 
 
 def test_solve_human_summary(capsys):

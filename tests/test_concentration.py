@@ -1,4 +1,4 @@
-"""symdp.concentration: one-draw errors against the LQ closed forms and the 1/sqrt(N) law."""
+"""symdp.studies.concentration: one-draw errors against the LQ closed forms and the 1/sqrt(N) law."""
 
 import math
 
@@ -8,10 +8,10 @@ import torch
 from numpy.testing import assert_allclose
 
 from symdp import ModelParams, lq_solution
-from symdp.concentration import (
+from symdp.studies.scaling import loglog_slope
+from symdp.studies.concentration import (
     MeanDispersionPolicy,
     concentration_curve,
-    loglog_slope,
     one_draw_lq_solution,
     one_draw_policy_values,
     one_draw_residuals,
@@ -141,7 +141,7 @@ def test_residual_gradient_norm_of_the_lq_rule_is_the_analytic_sd():
 def test_loglog_slope():
     N = np.array([10, 100, 1000])
     assert_allclose(loglog_slope(N, 3.0 / np.sqrt(N)), -0.5, rtol=1e-12)
-    with pytest.raises(ValueError, match="two positive"):
+    with pytest.raises(ValueError, match="positive"):
         loglog_slope([10, 100], [1.0, 0.0])
 
 

@@ -1,4 +1,4 @@
-"""The distribution probe (symdp.distribution) and the fresh-draw residual (symdp.evaluation)."""
+"""The distribution probe (symdp.studies.distribution) and the fresh-draw residual (symdp.evaluation)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from symdp import ModelParams, lq_solution
-from symdp.distribution import (dispersion_along_paths, dispersion_share, dispersion_term,
+from symdp.studies.distribution import (dispersion_along_paths, dispersion_share, dispersion_term,
                                 first_order_slopes, industry, probe)
 from symdp.economics import gauss_hermite, idiosyncratic_draw, initial_state
 from symdp.evaluation import (FreshDraws, evaluate, fresh_draw_residual, sample_points,
@@ -192,7 +192,7 @@ def test_distribution_probe_figure_draws_one_line_per_policy_and_the_share_in_pe
     matplotlib.use("Agg")
     import pandas as pd
 
-    from symdp.plotting import distribution_probe
+    from symdp.book.figures import distribution_probe
 
     share = np.full((3, 5), 0.01)
     df = pd.DataFrame({"policy": ["a", "a", "b", "b", "a"],

@@ -11,9 +11,10 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from symdp import experiments as ex
-from symdp import sweep
+from symdp.runs import experiments as ex
+from symdp.runs import sweep
 from symdp.networks import ArchitectureConfig, count_parameters, make_policy
+from symdp.solver import SolverConfig
 from symdp.params import ModelParams
 
 
@@ -31,10 +32,10 @@ def test_grids_are_well_formed(name, profile):
         assert run["experiment"] == name and run["labels"]["profile"] == profile
         assert run["timeout"] is not None and run["timeout"] > 0
         kw = run["kwargs"]
-        if run["func"] == "symdp.experiments:solve_task":
+        if run["func"] == "symdp.runs.experiments:solve_task":
             ModelParams(**kw["params"])
             ArchitectureConfig(**kw["arch"])
-            config = ex.solver_config(kw["solver"])
+            config = SolverConfig.from_dict(kw["solver"])
             # the run spells out every field
             assert json.loads(json.dumps(config.to_dict())) == kw["solver"]
             assert config.threads == 1 and config.max_epochs <= 100
@@ -43,7 +44,7 @@ def test_grids_are_well_formed(name, profile):
             else:  # the solver stops itself before the hard limit
                 assert math.isfinite(config.max_seconds) and run["timeout"] > config.max_seconds
         else:
-            assert run["func"] == "symdp.experiments:regression_task"
+            assert run["func"] == "symdp.runs.experiments:regression_task"
     with pytest.raises(ValueError, match="profile"):
         exp.runs("huge")
 
@@ -105,7 +106,7 @@ def test_table3_relu_rows_have_biases_in_phi_and_the_decks_exact_counts():
 def test_solve_task_end_to_end_reports_the_fitted_root():
     run = ex.EXPERIMENTS["implicit_bias"].runs("ci")[-1]  # relu, default init, full gradient
     out = ex.solve_task(**run["kwargs"])
-    for key in ("success", "fit_seconds", "params", "train_mse", "val_mse", "test_mse",
+    for key in ("success", "fit_seconds", "coefficients", "train_mse", "val_mse", "test_mse",
                 "policy_rel_error", "H0_fit", "H1_fit", "root", "root_distance"):
         assert key in out
     assert out["root"] in ("stable", "explosive", "neither")
@@ -148,10 +149,10 @@ def test_ci_runs_are_deterministic(figure3_ci):
 
 
 def test_regression_cells_run_through_the_task():
-    pytest.importorskip("symdp.regression")
+    pytest.importorskip("symdp.studies.regression")
     run = next(r for r in ex.EXPERIMENTS["regression"].runs("ci") if r["kwargs"]["L"] is None)
     out = ex.regression_task(**run["kwargs"])
-    assert {"rel_error", "fit_seconds", "params"} <= set(out) and out["L"] is None
+    assert {"rel_error", "fit_seconds", "coefficients"} <= set(out) and out["L"] is None
 
 
 def _fake(rows, values):
@@ -160,7 +161,7 @@ def _fake(rows, values):
     for (group, row, _), runs in zip(rows, values):
         for i, (ok, success, t) in enumerate(runs):
             recs.append({"group": group, "row": row, "seed": i, "ok": ok, "success": success,
-                         "params": 1000, "fit_seconds": t, "train_mse": t * 1e-7,
+                         "coefficients": 1000, "fit_seconds": t, "train_mse": t * 1e-7,
                          "val_mse": t * 1e-7, "test_mse": t * 1e-7, "fresh_mse": t * 2e-7,
                          "policy_rel_error": t * 1e-3})
     return pd.DataFrame(recs)

@@ -9,7 +9,7 @@ import torch
 from symdp import LinearPolicyCoefficients, ModelParams, lq_roots
 from symdp.economics import gauss_hermite
 from symdp.evaluation import residual_mse
-from symdp.implicit_bias import (
+from symdp.studies.implicit_bias import (
     SPARSE_ARCHITECTURES,
     fit_sparse_grid,
     policy_on_line,
@@ -145,7 +145,7 @@ def test_three_points_pin_down_the_lq_policy_with_an_affine_network():
     assert fit.config.lr == pytest.approx(3e-6)
     table = sparse_grid_table({("identity", 0): fit})
     row = table.loc["identity"]
-    assert row["seeds"] == 1 and row["params"] == 17_481
+    assert row["seeds"] == 1 and row["coefficients"] == 17_481
     assert row["policy_error"] < 1e-6
     assert row["stationary"] == 1.0
     assert row["H1_fit"] == pytest.approx(ROOTS["stable"].H1, rel=1e-5)
@@ -173,7 +173,7 @@ def test_three_point_fit_is_the_same_under_generic_cpu_kernels():
 
     code = (
         "from symdp import ModelParams\n"
-        "from symdp.implicit_bias import fit_sparse_grid, sparse_grid_config\n"
+        "from symdp.studies.implicit_bias import fit_sparse_grid, sparse_grid_config\n"
         "c = sparse_grid_config(points=3, steps=1000, T=15, test_trajectories=4)\n"
         "r = fit_sparse_grid(ModelParams(N=16), ['relu'], [0], c)[('relu', 0)]\n"
         "print(repr(r.policy_rel_error))\n")
@@ -192,7 +192,7 @@ def test_sparse_grid_table_rejects_empty():
         sparse_grid_table({})
 
 
-# --- the figures of chapters 7 and 8 (symdp.plotting) ---------------------------------------
+# --- the figures of chapters 7 and 8 (symdp.book.figures) ---------------------------------------
 
 
 def _close(fig):
@@ -202,8 +202,8 @@ def _close(fig):
 
 
 def test_chapter_7_figures_draw_their_inputs():
-    from symdp.linear_case import path_bands
-    from symdp.plotting import euler_residual_bands, grid_coverage, policy_paths_by_nu
+    from symdp.studies.baselines import path_bands
+    from symdp.book.figures import euler_residual_bands, grid_coverage, policy_paths_by_nu
 
     rng = np.random.default_rng(0)
     bands = {k: path_bands(rng.normal(size=(20, 11)) * 1e-3) for k in ("moments", "relu")}
@@ -231,7 +231,7 @@ def test_chapter_7_figures_draw_their_inputs():
 def test_chapter_8_figures_draw_their_inputs():
     import pandas as pd
 
-    from symdp.plotting import root_selection, sparse_grid_fits, time_iteration_cobweb
+    from symdp.book.figures import root_selection, sparse_grid_fits, time_iteration_cobweb
 
     st, ex = ROOTS["stable"], ROOTS["explosive"]
     m = np.linspace(0.5, 1.0, 11)

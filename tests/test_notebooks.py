@@ -1,4 +1,4 @@
-"""The notebook regression: each chapter's ci execution against its reference (symdp.references).
+"""The notebook regression: each chapter's ci execution against its reference (symdp.book.references).
 
 ``make test`` first builds the book at the ci profile, which executes every chapter into
 ``_build/executed/``; these tests compare those executions with ``tests/notebooks/``: text and
@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from book_html import skip_or_fail
-from symdp import bookbuild, references
+from symdp.book import build as bookbuild, references
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = bookbuild.present_chapters(ROOT)

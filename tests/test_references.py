@@ -1,4 +1,4 @@
-"""symdp.references: how a chapter's outputs are split, compared and tolerated."""
+"""symdp.book.references: how a chapter's outputs are split, compared and tolerated."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import nbformat
 import pytest
 
-from symdp import references as refs
-from symdp.references import (Output, compare, derive_tolerance, extract, last_digit_unit,
+from symdp.book import references as refs
+from symdp.book.references import (Output, compare, derive_tolerance, extract, last_digit_unit,
                               split_numbers)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from symdp.regression import (
+from symdp.studies.regression import (
     RegressionConfig,
     Standardized,
     fit_regression,
@@ -181,7 +181,7 @@ def test_fit_is_deterministic_given_the_seed():
 def test_fit_beats_the_trivial_predictor_by_far():
     r = fit_regression(16, 2, 0, RegressionConfig(test_points=500))
     json.dumps(r)  # JSON-ready for the sweep engine
-    assert {"rel_error", "fit_seconds", "params", "N", "L", "seed"} <= set(r)
+    assert {"rel_error", "fit_seconds", "coefficients", "N", "L", "seed"} <= set(r)
     assert (r["N"], r["L"], r["seed"]) == (16, 2, 0)
     assert r["converged"] and r["train_mse"] <= 1e-7
     # predicting the training mean of y is off by ~18% (y ~ U(1, 2)); the deep set by < 2%
@@ -192,7 +192,7 @@ def test_fit_beats_the_trivial_predictor_by_far():
 def test_fit_accepts_numpy_integers_and_reports_none_for_the_mlp():
     r = fit_regression(np.int64(4), None, np.int64(0), SMALL)
     assert r["L"] is None and type(r["N"]) is int and type(r["seed"]) is int
-    assert r["params"] == sum(p.numel() for p in make_regressor(4, None).parameters())
+    assert r["coefficients"] == sum(p.numel() for p in make_regressor(4, None).parameters())
 
 
 # --- the table ---------------------------------------------------------------------------------

@@ -7,12 +7,12 @@ execution, and on the ci execution the notebook regression reads (``_build/execu
 
 * the page opens with the banner that names every parameter that differs from the published
   profile, with its published value;
-* no computed word (:func:`symdp.chapters.compare`) contradicts the numbers printed next to it
-  (:func:`symdp.chapters.contradictions`);
+* no computed word (:func:`symdp.book.chapter.compare`) contradicts the numbers printed next to it
+  (:func:`symdp.book.chapter.contradictions`);
 * every deck note says the page is not the deck's configuration when a setting it names departs;
 
 and in every chapter's source, no caption or sentence names a deck figure or table as its own
-configuration in typed text ("Deck: Figure 4."): that is :func:`symdp.chapters.deck_note`'s job.
+configuration in typed text ("Deck: Figure 4."): that is :func:`symdp.book.chapter.deck_note`'s job.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from symdp import bookbuild, chapters
+from symdp.book import build as bookbuild, chapter as chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = bookbuild.present_chapters(ROOT)
@@ -72,7 +72,7 @@ def _setup_markdown(nb) -> str:
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if "symdp_setup" in (out.get("metadata") or {}):
                 return out["data"]["text/markdown"]
-    raise AssertionError("no setup() output: the chapter does not call symdp.chapters.setup")
+    raise AssertionError("no setup() output: the chapter does not call symdp.book.chapter.setup")
 
 
 def _deck_problems(nb) -> list[str]:
@@ -118,4 +118,4 @@ def test_no_deck_configuration_is_typed_by_hand(chapter):
     source = (ROOT / "book" / f"{chapter}.md").read_text()
     typed = [line.strip() for line in source.splitlines() if _TYPED_DECK.search(line)]
     assert not typed, (f"{chapter} names a deck figure or table as its own configuration in "
-                       f"typed text (use symdp.chapters.deck_note): {typed}")
+                       f"typed text (use symdp.book.chapter.deck_note): {typed}")

@@ -1,4 +1,4 @@
-"""Timing the solver's Adam steps (symdp.scaling, chapter 6)."""
+"""Timing the solver's Adam steps (symdp.studies.scaling, chapter 6)."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 
 from symdp import ModelParams
 from symdp.networks import ArchitectureConfig
-from symdp.scaling import StepTiming, step_seconds
+from symdp.studies.scaling import StepTiming, step_seconds
 from symdp.solver import SolverConfig
 
 SMALL = SolverConfig(train_trajectories=2, T=15, batch_size=4, threads=1)
@@ -64,13 +64,13 @@ def test_figure_3_draws_the_per_firm_line_and_puts_the_mse_power_in_the_label():
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from symdp.linear_case import scaling_summary
-    from symdp.plotting import scaling_in_n
+    from symdp.studies.scaling import quantiles_by_n
+    from symdp.book.figures import scaling_in_n
 
     rows = [{"N": N, "success": True, "fit_seconds": 1 + N / 500 + s, "epochs": 4.0,
              "val_mse": 1.5e-7, "policy_rel_error": 1e-3} for N in (128, 1024) for s in range(3)]
     per_firm = pd.Series([2.0, 16.0], index=[128, 1024])
-    fig = scaling_in_n(scaling_summary(pd.DataFrame(rows)), per_firm_epoch=per_firm)
+    fig = scaling_in_n(quantiles_by_n(pd.DataFrame(rows)), per_firm_epoch=per_firm)
     ax_t, _, ax_m = fig.axes
     dashed = [line for line in ax_t.lines if line.get_linestyle() == "--"]
     assert len(dashed) == 1

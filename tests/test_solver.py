@@ -26,8 +26,8 @@ def test_end_to_end_solve_matches_the_lq_solution(baseline):
     fit = fitted_linear_policy(r.policy, torch.from_numpy(r.evaluation.mean_X[:, :, None]).float()
                                .expand(-1, -1, 4).reshape(-1, 4))
     assert abs(fit.H1 - lq.H1) < 2e-3 and abs(fit.H0 - lq.H0) < 2e-3
-    s = r.summary()
-    assert s["params"] == 66_821 and s["policy_rel_error"] == r.policy_rel_error
+    s = r.scalars()
+    assert s["coefficients"] == 66_821 and s["policy_rel_error"] == r.policy_rel_error
     assert r.history and r.history[-1]["val_mse"] == r.val_mse
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from symdp import sweep
+from symdp.runs import sweep
 
 CALLS: list[dict] = []  # calls of toy() in this process (serial sweeps)
 
@@ -72,21 +72,31 @@ def test_code_version_covers_every_module_the_tasks_import():
     import ast
     from pathlib import Path
 
-    root = Path(sweep.__file__).parent
-    assert (root / "experiments.py").name in sweep.COMPUTING_MODULES
+    root = Path(sweep.__file__).resolve().parents[1]  # the symdp folder
+
+    def module_file(package: Path, dotted: str) -> str | None:
+        base = package.joinpath(*dotted.split(".")) if dotted else package
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.exists():
+                return candidate.relative_to(root).as_posix()
+        return None
+
+    assert "runs/experiments.py" in sweep.COMPUTING_MODULES
     for name in sweep.COMPUTING_MODULES:
-        tree = ast.parse((root / name).read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                # ``from . import x`` names a module only where x.py exists (else __init__'s name)
-                targets = [node.module] if node.module else [
-                    a.name for a in node.names if (root / f"{a.name}.py").exists()]
-                for target in targets:
-                    assert f"{target.split('.')[0]}.py" in sweep.COMPUTING_MODULES, (name, target)
+        here = (root / name).parent
+        for node in ast.walk(ast.parse((root / name).read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level >= 1):
+                continue
+            package = here.parents[node.level - 2] if node.level > 1 else here
+            targets = [node.module] if node.module else [a.name for a in node.names]
+            for target in targets:
+                found = module_file(package, target) or module_file(package, "")
+                assert found in sweep.COMPUTING_MODULES, (name, target, found)
 
 
 def test_code_version_ignores_presentation_modules():
-    for name in ("plotting.py", "chapters.py", "bookbuild.py", "cli.py", "linear_case.py"):
+    for name in ("book/figures.py", "book/chapter.py", "book/build.py", "cli.py",
+                 "studies/baselines.py"):
         assert name not in sweep.COMPUTING_MODULES
 
 
@@ -141,7 +151,7 @@ def test_untrusted_files_are_reported_skipped_and_rerun(tmp_path):
     first = sweep.run_sweep(runs, tmp_path, scheduler="serial")
     assert len(CALLS) == 4 and first.problems == []
     paths = [tmp_path / "exp" / f"{r['key']}.json" for r in first.records]
-    paths[0].write_text('{"schema": "symdp.sweep.result/1", "key": ')  # truncated JSON
+    paths[0].write_text('{"schema": "symdp.runs.sweep.result/1", "key": ')  # truncated JSON
     paths[1].write_text(json.dumps({"schema": "someone.else/3", "answer": 42}))  # foreign
     paths[2].write_text(paths[3].read_text())  # another run's record under this key
     tampered = json.loads(paths[3].read_text())
@@ -245,8 +255,8 @@ def test_a_record_from_other_code_is_not_trusted():
 
 
 def test_the_solver_imports_and_runs_without_dask():
-    code = ("import sys; import symdp, symdp.solver, symdp.sweep, symdp.experiments; "
-            "symdp.sweep.make_run('e', 'm:f'); symdp.sweep.code_version(); "
+    code = ("import sys; import symdp, symdp.solver, symdp.runs.sweep, symdp.runs.experiments; "
+            "symdp.runs.sweep.make_run('e', 'm:f'); symdp.runs.sweep.code_version(); "
             "bad = [m for m in ('dask', 'distributed', 'pandas') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -1,4 +1,4 @@
-"""symdp.symmetry: permutation checks against policies whose (non-)invariance is known exactly."""
+"""symdp.studies.symmetry: permutation checks against policies whose (non-)invariance is known exactly."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from symdp.networks import DeepSetPolicy, LinearPolicy, MLPPolicy, MomentsPhi, ReLUPhi
-from symdp.symmetry import (deviation_half_life, distribution_check, nearest_grid_distance,
+from symdp.studies.symmetry import (deviation_half_life, distribution_check, nearest_grid_distance,
                             permutation_check, random_permutations, rank_persistence,
                             replicate, stationary_dispersion)
 
@@ -123,7 +123,7 @@ def test_nearest_grid_distance_is_zero_on_the_grid_and_rms_per_firm_off_it():
 def test_permutation_figure_legend_counts_the_gaps_below_the_floor():
     import matplotlib
     matplotlib.use("Agg")
-    from symdp.plotting import permutation_invariance
+    from symdp.book.figures import permutation_invariance
 
     u = np.linspace(0.07, 0.08, 5)
     gaps = {"a": np.array([0.0, 0.0, 1e-3, 1e-2]), "b": np.array([1e-4, 1e-3, 1e-2, 1e-1])}
@@ -136,7 +136,7 @@ def test_permutation_figure_legend_counts_the_gaps_below_the_floor():
 def test_learning_curves_draw_training_and_measured_validation_points():
     import matplotlib
     matplotlib.use("Agg")
-    from symdp.plotting import learning_curves
+    from symdp.book.figures import learning_curves
 
     rows = [{"epoch": 0.25 * k, "train_loss": 10.0 ** -k, "val_mse": math.nan if k < 3 else 1e-4}
             for k in range(1, 6)]

@@ -3,7 +3,7 @@
 A **run** is a JSON-able configuration (:func:`make_run`)::
 
     {"experiment": "table2",                       # the store's folder
-     "func": "symdp.experiments:solve_task",       # what to call, "module:function"
+     "func": "symdp.runs.experiments:solve_task",       # what to call, "module:function"
      "kwargs": {...},                              # its arguments: model, network, solver, seed
      "labels": {"row": "Deep Sets: L = 2", "seed": 3},  # how the results are grouped
      "timeout": 240.0}                             # hard wall-clock limit in seconds (or None)
@@ -72,18 +72,19 @@ __all__ = [
     "default_store",
 ]
 
-SCHEMA = "symdp.sweep.result/1"
+SCHEMA = "symdp.runs.sweep.result/1"
 STATUSES = ("ok", "failed")
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler given by address
-log = logging.getLogger("symdp.sweep")
+log = logging.getLogger("symdp.runs.sweep")
 
 # The modules a sweep task runs (the solver and its economics, the regression, the task wrappers
 # and this engine, plus the package's ``__init__`` that every worker imports). Only these make up
 # the code version: editing a chapter helper, a plot or the command line must not throw away
 # hours of stored runs, and a new module enters the hash only when it is listed here.
 COMPUTING_MODULES = frozenset({
-    "__init__.py", "params.py", "economics.py", "lq.py", "networks.py", "evaluation.py",
-    "solver.py", "regression.py", "experiments.py", "sweep.py",
+    "__init__.py", "_checks.py", "_sources.py", "params.py", "economics.py", "lq.py", "networks.py",
+    "evaluation.py", "solver.py", "studies/__init__.py", "studies/regression.py",
+    "runs/__init__.py", "runs/experiments.py", "runs/sweep.py",
 })
 
 
@@ -101,14 +102,10 @@ def code_version() -> str:
     once per process: it stands for the code this process has loaded (a worker started later
     that sees other code on disk says so, and its results are not trusted).
     """
-    from . import __version__
+    from .. import __version__
+    from .._sources import source_hash
 
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for rel in sorted(COMPUTING_MODULES):
-        path = root / rel
-        h.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"{__version__}+{h.hexdigest()[:16]}"
+    return f"{__version__}+{source_hash(COMPUTING_MODULES)[:16]}"
 
 
 def canonical_json(obj: Any) -> str:
@@ -197,7 +194,7 @@ def default_store() -> Path:
     env = os.environ.get("SYMDP_STORE")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     base = repo if (repo / "pyproject.toml").is_file() else Path.cwd()
     return base / "results" / "store"
 

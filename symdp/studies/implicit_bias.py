@@ -42,10 +42,11 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
-from .lq import LinearPolicyCoefficients
-from .networks import ArchitectureConfig
-from .params import ModelParams
-from .solver import SolveResult, SolverConfig, solve
+from ..evaluation import linear_fit
+from ..lq import LinearPolicyCoefficients
+from ..networks import ArchitectureConfig
+from ..params import ModelParams
+from ..solver import SolveResult, SolverConfig, solve
 
 __all__ = [
     "time_iteration_step",
@@ -263,7 +264,7 @@ def _replace(config: SolverConfig, **changes) -> SolverConfig:
 def sparse_grid_table(fits: Mapping[tuple[str, int], SolveResult]):
     """One row per network: coefficients, seeds, and median [min, max] over seeds.
 
-    Columns: ``network``, ``params``, ``seeds``, ``train_mse`` (median), ``test_mse`` (median,
+    Columns: ``network``, ``coefficients``, ``seeds``, ``train_mse`` (median), ``test_mse`` (median,
     min, max), ``policy_error`` (median, min, max; fractions), ``stationary`` (share of seeds
     whose test paths stayed near the stationary LQ path), ``H1_fit`` (median least-squares slope
     of u on mean X along the test paths).
@@ -273,9 +274,11 @@ def sparse_grid_table(fits: Mapping[tuple[str, int], SolveResult]):
     rows = []
     for (name, seed), r in fits.items():
         ev = r.evaluation
-        ok = np.isfinite(ev.mean_X) & np.isfinite(ev.u)
-        H1 = float(np.polyfit(ev.mean_X[ok], ev.u[ok], 1)[0]) if ok.sum() > 1 else math.nan
-        rows.append({"name": name, "seed": seed, "params": r.n_params, "train_mse": r.train_mse,
+        try:
+            H1 = linear_fit(ev.mean_X, ev.u, finite_only=True).H1
+        except ValueError:  # no two finite points with different means
+            H1 = math.nan
+        rows.append({"name": name, "seed": seed, "coefficients": r.n_params, "train_mse": r.train_mse,
                      "test_mse": r.test_mse, "policy_error": r.policy_rel_error,
                      "stationary": r.stationary, "H1_fit": H1})
     df = pd.DataFrame(rows)
@@ -286,7 +289,7 @@ def sparse_grid_table(fits: Mapping[tuple[str, int], SolveResult]):
         out.append({
             "network": SPARSE_ARCHITECTURES[name].description if name in SPARSE_ARCHITECTURES
             else name,
-            "params": int(sub["params"].iloc[0]), "seeds": len(sub),
+            "coefficients": int(sub["coefficients"].iloc[0]), "seeds": len(sub),
             "train_mse": sub["train_mse"].median(),
             "test_mse": sub["test_mse"].median(), "test_mse_min": sub["test_mse"].min(),
             "test_mse_max": sub["test_mse"].max(),

@@ -1,7 +1,7 @@
 """Figures of the book: each function takes results (arrays) and returns a matplotlib Figure.
 
 A plain module of independent functions; chapters add theirs here. The style (sizes, colours) is
-set once per chapter by :func:`symdp.chapters.setup`, so functions here only draw.
+set once per chapter by :func:`symdp.book.chapter.setup`, so functions here only draw.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def relative_error_bands(bands, labels=None, log: bool = True):
 
     Parameters
     ----------
-    bands : mapping name -> :class:`symdp.linear_case.PathBands`
+    bands : mapping name -> :class:`symdp.studies.baselines.PathBands`
         Summaries of :math:`|u - u_{LQ}|/|u_{LQ}|` over the test paths of each policy.
     labels : mapping name -> str, optional
         Panel titles (default: :data:`BASELINE_LABELS`, else the name).
@@ -181,7 +181,7 @@ def scaling_in_n(summary, per_firm_epoch=None):
     Parameters
     ----------
     summary : pandas.DataFrame
-        Indexed by N, from :func:`symdp.linear_case.scaling_summary`: medians ``fit_seconds``,
+        Indexed by N, from :func:`symdp.studies.baselines.scaling_summary`: medians ``fit_seconds``,
         ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their ``_lo``/``_hi``
         quantiles.
     per_firm_epoch : pandas.Series, optional
@@ -366,7 +366,7 @@ def euler_residual_bands(bands, labels=None):
 
     Parameters
     ----------
-    bands : mapping name -> :class:`symdp.linear_case.PathBands`
+    bands : mapping name -> :class:`symdp.studies.baselines.PathBands`
         Date-by-date summaries of the (signed) residuals :math:`\\varepsilon(X_t)` over the
         test paths of each fitted policy.
     labels : mapping name -> str, optional
@@ -742,7 +742,7 @@ def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, 
         :math:`\\sigma_\\varepsilon/\\sqrt N` and :math:`\\sigma_u/\\sqrt N` at ``N_line`` (LQ policy).
     lq_curve : ConcentrationCurve
         Measured spreads of the LQ policy over independent raw draws
-        (:func:`symdp.concentration.concentration_curve`).
+        (:func:`symdp.studies.concentration.concentration_curve`).
     nonlinear : mapping label -> ConcentrationCurve
         Measured spreads of the one-draw residual of a nonlinear policy (e.g. raw and
         standardised draws).
@@ -800,9 +800,9 @@ def distribution_probe(share, probe, labels=None, q=(2.5, 97.5)):
     ----------
     share : array (paths, T + 1)
         The dispersion term of the price as a fraction of the price,
-        :func:`symdp.distribution.dispersion_share`, along equilibrium paths.
+        :func:`symdp.studies.distribution.dispersion_share`, along equilibrium paths.
     probe : pandas.DataFrame
-        :func:`symdp.distribution.probe`'s rows; the normal industries (one per sd) are drawn.
+        :func:`symdp.studies.distribution.probe`'s rows; the normal industries (one per sd) are drawn.
     labels : mapping policy name -> str, optional
         Legend labels (default: the name).
     q : (float, float)

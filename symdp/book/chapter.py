@@ -8,7 +8,7 @@ Every chapter of the book (``book/NN_slug.md``) starts with two code cells::
     seeds = None
 
     # cell tagged "remove-input" (readers see only its output)
-    from symdp.chapters import setup
+    from symdp.book.chapter import setup
     cfg = setup("05_linear", profile, {"paper": {"N": 128, "seeds": 10},
                                        "ci": {"N": 32, "seeds": 2}}, N=N, seeds=seeds)
 

@@ -12,7 +12,7 @@
 Chapters call :func:`results` (runs what is missing, returns a DataFrame, one row per run) and
 :func:`summary` (the deck's table layout); ``symdp sweep <name>`` runs the same grids from the
 command line (:func:`run_cli`). Every run's full configuration is spelled out (all model, network
-and solver fields), so the store's keys capture it (:mod:`symdp.sweep`).
+and solver fields), so the store's keys capture it (:mod:`symdp.runs.sweep`).
 
 Architectures. The deck's coefficient counts identify its networks, and we build the same ones
 where that is affordable:
@@ -36,7 +36,6 @@ Tables 2 and 3 also record the test residual with fresh Monte Carlo draws of all
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -50,7 +49,6 @@ __all__ = [
     "EXPERIMENTS",
     "PROFILES",
     "solve_task",
-    "solver_config",
     "regression_task",
     "results",
     "summary",
@@ -60,7 +58,6 @@ __all__ = [
 ]
 
 PROFILES = ("paper", "ci")
-ROOT_TOLERANCE = 0.25  # |H1_fit - H1_root| / |H1_root| within which a fit "is" that LQ root
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,53 +76,33 @@ def solve_task(params: dict, arch: dict, solver: dict, fresh: dict | None = None
     Returns :meth:`symdp.solver.SolveResult.summary` plus, for nu = 1, the least-squares line
     :math:`u \\approx H_0 + H_1\\bar X` of the fitted policy along its own test paths (finite
     points only): ``H0_fit``, ``H1_fit``, the nearest LQ root ``root`` -- "stable" (H1 < 0, the
-    stationary solution), "explosive", or "neither" when farther than :data:`ROOT_TOLERANCE`
+    stationary solution), "explosive", or "neither" when farther than :data:`symdp.lq.ROOT_TOLERANCE`
     (relative) from both -- and ``root_distance``, the relative distance to the nearest root.
     """
-    import numpy as np
-
-    from .evaluation import FreshDraws
-    from .lq import lq_roots
-    from .networks import ArchitectureConfig
-    from .params import ModelParams
-    from .solver import solve
+    from ..evaluation import FreshDraws, linear_fit
+    from ..lq import nearest_root
+    from ..networks import ArchitectureConfig
+    from ..params import ModelParams
+    from ..solver import SolverConfig, solve
 
     model = ModelParams(**params)
-    result = solve(model, ArchitectureConfig(**arch), solver_config(solver),
+    result = solve(model, ArchitectureConfig(**arch), SolverConfig.from_dict(solver),
                    fresh=None if fresh is None else FreshDraws(**fresh))
-    out = result.summary()
+    out = result.scalars()
     if model.is_linear:
-        ev = result.evaluation
-        ok = np.isfinite(ev.mean_X) & np.isfinite(ev.u)
-        if ok.sum() >= 2 and np.ptp(ev.mean_X[ok]) > 0:
-            H1, H0 = np.polyfit(ev.mean_X[ok], ev.u[ok], 1)
-            roots = lq_roots(model.beta, model.gamma, model.delta)
-            dist = {name: abs(H1 - c.H1) / abs(c.H1) for name, c in roots.items()}
-            nearest = min(dist, key=dist.get)
-            out.update(H0_fit=float(H0), H1_fit=float(H1), root_distance=float(dist[nearest]),
-                       root=nearest if dist[nearest] <= ROOT_TOLERANCE else "neither")
-        else:
+        try:
+            line = linear_fit(result.evaluation.mean_X, result.evaluation.u, finite_only=True)
+        except ValueError:  # diverged on every path, or a mean that never moved
             out.update(H0_fit=None, H1_fit=None, root_distance=None, root="neither")
+        else:
+            root, distance = nearest_root(line.H1, model)
+            out.update(H0_fit=line.H0, H1_fit=line.H1, root_distance=distance, root=root)
     return out
 
 
-def solver_config(settings: Mapping[str, Any]):
-    """:class:`~symdp.solver.SolverConfig` from its ``to_dict()`` form (the JSON of a run)."""
-    from .evaluation import StationarityCheck
-    from .solver import SolverConfig
-
-    settings = dict(settings)
-    check = settings.pop("stationarity", None)
-    if check is not None:
-        settings["stationarity"] = StationarityCheck(**{**check, "band": tuple(check["band"])})
-    if settings.get("max_seconds") is None:
-        settings["max_seconds"] = math.inf
-    return SolverConfig(**settings)
-
-
 def regression_task(N: int, L: int | None, seed: int, config: dict) -> dict:
-    """One cell of the appendix Table 1: :func:`symdp.regression.fit_regression`."""
-    from .regression import RegressionConfig, fit_regression
+    """One cell of the appendix Table 1: :func:`symdp.studies.regression.fit_regression`."""
+    from ..studies.regression import RegressionConfig, fit_regression
 
     return fit_regression(N, L, seed, RegressionConfig(**config))
 
@@ -135,19 +112,19 @@ def regression_task(N: int, L: int | None, seed: int, config: dict) -> dict:
 
 
 def _arch(**kw) -> dict:
-    from .networks import ArchitectureConfig
+    from ..networks import ArchitectureConfig
 
     return asdict(ArchitectureConfig(**kw))
 
 
 def _solver(**kw) -> dict:
-    from .solver import SolverConfig
+    from ..solver import SolverConfig
 
     return SolverConfig(threads=1, **kw).to_dict()
 
 
 def _params(**kw) -> dict:
-    from .params import ModelParams
+    from ..params import ModelParams
 
     return ModelParams(**kw).to_dict()
 
@@ -322,7 +299,7 @@ def _implicit_runs(profile: str) -> list[dict]:
 
 
 def _regression_runs(profile: str) -> list[dict]:
-    from .regression import TABLE1_L, TABLE1_N, RegressionConfig
+    from ..studies.regression import TABLE1_L, TABLE1_N, RegressionConfig
 
     if profile == "paper":
         Ns, Ls, seeds, config = TABLE1_N, TABLE1_L, REGRESSION_SEEDS, RegressionConfig()
@@ -369,7 +346,7 @@ def _table_summary(df: "pd.DataFrame", rows, over: str, policy_error: bool) -> "
         entry = {
             "Group": group, "Description": row, "Runs": len(sub),
             "Success (%)": 100.0 * float(sub["success"].mean()),
-            "Parameters (K)": _median(sub["params"]) / 1000.0,
+            "Parameters (K)": _median(sub["coefficients"]) / 1000.0,
             "Time (s)": _median(pick["fit_seconds"]) if len(pick) else float("nan"),
             "Train MSE": _median(pick["train_mse"]) if len(pick) else float("nan"),
             "Val MSE": _median(pick["val_mse"]) if len(pick) else float("nan"),
@@ -425,7 +402,7 @@ def summarize_figure3(df: "pd.DataFrame") -> "pd.DataFrame":
 
 def summarize_implicit_bias(df: "pd.DataFrame") -> "pd.DataFrame":
     """By (phi, initialisation, gradient): runs, success %, the share of fits nearest each LQ
-    root (within :data:`ROOT_TOLERANCE`) or neither, and the median fitted slope H1."""
+    root (within :data:`symdp.lq.ROOT_TOLERANCE`) or neither, and the median fitted slope H1."""
     import pandas as pd
 
     out = []
@@ -452,7 +429,7 @@ def summarize_implicit_bias(df: "pd.DataFrame") -> "pd.DataFrame":
 
 def summarize_regression(df: "pd.DataFrame") -> "pd.DataFrame":
     """Table 1's layout: median relative test error over seeds, N by L then NONE (fractions)."""
-    from .regression import regression_table
+    from ..studies.regression import regression_table
 
     return regression_table(df, "rel_error")
 
@@ -545,8 +522,8 @@ def results(
     """The results of experiment ``name`` at ``profile``, one row per run, in grid order.
 
     Runs missing from the store are executed first (unless ``run_missing=False``: then they are
-    simply absent). ``store``, ``scheduler`` and ``workers`` as in :func:`symdp.sweep.run_sweep`.
-    Columns: see :func:`symdp.sweep.records_to_frame`; ``df.attrs`` holds ``experiment``,
+    simply absent). ``store``, ``scheduler`` and ``workers`` as in :func:`symdp.runs.sweep.run_sweep`.
+    Columns: see :func:`symdp.runs.sweep.records_to_frame`; ``df.attrs`` holds ``experiment``,
     ``profile``, ``missing`` (runs without a result) and ``problems`` (untrusted store files).
     """
     exp = _experiment(name)

@@ -24,12 +24,13 @@ Policies map ``X`` of shape ``(..., N)`` to shape ``(...)`` (as in :mod:`symdp.n
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
+
+from .._checks import integer
+from ..economics import Policy
 
 __all__ = [
     "random_permutations",
@@ -44,13 +45,7 @@ __all__ = [
     "nearest_grid_distance",
 ]
 
-Policy = Callable[[torch.Tensor], torch.Tensor]
 
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def random_permutations(n_perms: int, N: int, generator: torch.Generator) -> torch.Tensor:
@@ -58,7 +53,7 @@ def random_permutations(n_perms: int, N: int, generator: torch.Generator) -> tor
 
     Row k is the index vector of :math:`\\pi_k`: ``X[..., perms[k]]`` is :math:`\\pi_k X`.
     """
-    n_perms, N = _positive_int("n_perms", n_perms), _positive_int("N", N)
+    n_perms, N = integer("n_perms", n_perms), integer("N", N)
     return torch.stack([torch.randperm(N, generator=generator) for _ in range(n_perms)])
 
 
@@ -137,7 +132,7 @@ def replicate(X: torch.Tensor, k: int) -> torch.Tensor:
     The empirical distribution of the result is that of X, so a policy that depends on X only
     through its empirical distribution (a deep set) gives the same value at both.
     """
-    k = _positive_int("k", k)
+    k = integer("k", k)
     return X.repeat_interleave(k, dim=-1)
 
 
@@ -167,7 +162,7 @@ def distribution_check(policy: Policy, X: torch.Tensor, k: int = 2) -> Distribut
     A policy built for a fixed N (the non-symmetric MLP) raises on kN firms; the replicated gap is
     then NaN.
     """
-    k = _positive_int("k", k)
+    k = integer("k", k)
     u = policy(X).double()
     sorted_gap = float((policy(X.sort(-1).values).double() - u).abs().max())
     try:

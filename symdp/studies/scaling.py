@@ -1,6 +1,6 @@
 """What one training step costs as N grows (chapter 6 of the book).
 
-The sweep ``figure3`` of :mod:`symdp.experiments` times whole fits of the mean-only phi(ReLU),
+The sweep ``figure3`` of :mod:`symdp.runs.experiments` times whole fits of the mean-only phi(ReLU),
 whose aggregation :math:`\\frac1N\\sum_i\\phi(X_i)` reduces to two averages. The deck's phi(ReLU)
 has hidden biases, so phi must be evaluated at every firm: a full fit of it at N = 10,000 takes
 hours on one CPU thread. :func:`step_seconds` measures instead the time of a few of the solver's
@@ -13,15 +13,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
+import numpy as np
 import torch
 
-from .economics import euler_residual, gauss_hermite, idiosyncratic_draw, initial_state, simulate
-from .networks import ArchitectureConfig, make_policy
-from .params import ModelParams
-from .solver import DTYPES, SolverConfig, lq_path_policy
+from ..economics import euler_residual, gauss_hermite, idiosyncratic_draw, initial_state, simulate
+from ..networks import ArchitectureConfig, make_policy
+from ..params import ModelParams
+from ..solver import DTYPES, SolverConfig, lq_path_policy
 
-__all__ = ["StepTiming", "step_seconds"]
+__all__ = ["StepTiming", "step_seconds", "loglog_slope", "quantiles_by_n"]
 
 
 @dataclass(frozen=True)
@@ -122,3 +124,63 @@ def step_seconds(
             losses.append(value)
     return StepTiming(tuple(seconds), tuple(losses), math.ceil(n_grid / config.batch_size), batch)
 
+
+def quantiles_by_n(runs, q: tuple[float, float] = (0.25, 0.75), over: str = "all"):
+    """One row per N: median and spread of time, time per epoch and accuracy over runs.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per run with ``N``, ``success``, ``fit_seconds``, ``epochs``, ``val_mse``,
+        ``policy_rel_error``.
+    q : (float, float)
+        The quantiles that give the spread (default: the interquartile range).
+    over : {"all", "success"}
+        Summarise every trial (the deck's "median value of 21 trials"; a trial stopped by its
+        time cap then enters with its capped time) or only the successful ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by N: ``runs``, ``success`` (share), and for ``fit_seconds``,
+        ``seconds_per_epoch`` (= fit_seconds / epochs), ``epochs``, ``val_mse``,
+        ``policy_rel_error`` the median and the two quantiles (``<col>``, ``<col>_lo``,
+        ``<col>_hi``) over the trials chosen by ``over`` (NaN where there are none).
+    """
+    import pandas as pd
+
+    if over not in ("all", "success"):
+        raise ValueError(f"over must be 'all' or 'success', got {over!r}")
+    if not (0.0 <= q[0] <= 0.5 <= q[1] <= 1.0):
+        raise ValueError(f"q must satisfy 0 <= q[0] <= 0.5 <= q[1] <= 1, got {q}")
+    need = ["N", "success", "fit_seconds", "epochs", "val_mse", "policy_rel_error"]
+    missing = [c for c in need if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs lacks column(s) {missing}")
+    runs = runs.assign(seconds_per_epoch=runs["fit_seconds"] / runs["epochs"])
+    ok = runs[runs["success"].astype(bool)] if over == "success" else runs
+    out = runs.groupby("N").agg(runs=("success", "size"), success=("success", "mean"))
+    out["success"] = out["success"].astype(float)
+    g = ok.groupby("N")
+    cols = ["fit_seconds", "seconds_per_epoch", "epochs", "val_mse", "policy_rel_error"]
+    parts = {}
+    for c in cols:
+        parts[c] = g[c].median()
+        parts[f"{c}_lo"] = g[c].quantile(q[0])
+        parts[f"{c}_hi"] = g[c].quantile(q[1])
+    out = out.join(pd.DataFrame(parts), how="left")
+    return out.sort_index()
+
+
+def loglog_slope(N: Sequence[float], y: Sequence[float]) -> float:
+    """Slope b of the least-squares fit :math:`\\log y = a + b\\log N`.
+
+    1 is linear growth (time against N, chapter 6); -1/2 is concentration (the one-draw error
+    against N, chapter 4).
+    """
+    n, v = np.asarray(N, dtype=float), np.asarray(y, dtype=float)
+    if n.shape != v.shape or n.ndim != 1 or len(n) < 2:
+        raise ValueError(f"need two 1-D sequences of equal length >= 2, got {n.shape}, {v.shape}")
+    if not (np.all(np.isfinite(n)) and np.all(np.isfinite(v)) and n.min() > 0 and v.min() > 0):
+        raise ValueError("N and y must be positive and finite")
+    return float(np.polyfit(np.log(n), np.log(v), 1)[0])

@@ -23,7 +23,6 @@ points suffice to learn a one-dimensional map; the MLP must find the symmetric d
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -32,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .networks import DeepSetPolicy, MLPPolicy, ReLUPhi, count_parameters
+from .._checks import integer
+from ..networks import DeepSetPolicy, MLPPolicy, ReLUPhi, count_parameters
 
 if TYPE_CHECKING:  # pandas is an optional dependency (the ``sweep`` extra)
     import pandas as pd
@@ -58,12 +58,6 @@ TABLE1_L = (1, 2, 3, 4, 5, 20)
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
-
-def _integer(name: str, value, low: int) -> int:
-    """``value`` as an int >= ``low`` (numpy integers welcome, bools not), else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -165,13 +159,13 @@ class RegressionConfig:
         minimum = {"M": 1, "test_points": 1, "phi_width": 1, "rho_width": 1, "none_width": 1,
                    "phi_depth": 1, "rho_depth": 0, "none_depth": 0, "max_steps": 1}
         for name, low in minimum.items():
-            _integer(name, getattr(self, name), low)
+            integer(name, getattr(self, name), low)
         if not isinstance(self.standardize, bool):
             raise ValueError(f"standardize must be True or False, got {self.standardize!r}")
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {tuple(_DTYPES)}, got {self.dtype!r}")
         if self.threads is not None:
-            _integer("threads", self.threads, 1)
+            integer("threads", self.threads, 1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -226,7 +220,7 @@ def sample(N: int, M: int, config: RegressionConfig, generator: torch.Generator)
     X : torch.Tensor, float64, shape (M, N)
     y : torch.Tensor, float64, shape (M,)
     """
-    N, M = _integer("N", N, 1), _integer("M", M, 1)
+    N, M = integer("N", N, 1), integer("M", M, 1)
     kw = {"dtype": torch.float64, "generator": generator}
     a = config.a_min + (config.a_max - config.a_min) * torch.rand(M, 1, **kw)
     X = a + config.sigma * torch.randn(M, N, **kw)
@@ -245,8 +239,8 @@ def make_regressor(N: int, L: int | None, config: RegressionConfig = RegressionC
     ``L`` is phi's latent dimension; ``None`` builds the non-symmetric MLP on the raw vector
     (the column "NONE"). Weights are seeded by ``seed`` without touching the global RNG state.
     """
-    N = _integer("N", N, 1)
-    L = None if L is None else _integer("L", L, 1)
+    N = integer("N", N, 1)
+    L = None if L is None else integer("L", L, 1)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if L is None:
@@ -318,9 +312,9 @@ def relative_error(y_hat, y) -> float:
 def fit_regressor(N: int, L: int | None, seed: int,
                   config: RegressionConfig = RegressionConfig()) -> tuple[nn.Module, dict]:
     """:func:`fit_regression`, also returning the fitted network (X of shape (..., N) -> (...))."""
-    N = _integer("N", N, 1)
-    L = None if L is None else _integer("L", L, 1)
-    seed = _integer("seed", seed, 0)
+    N = integer("N", N, 1)
+    L = None if L is None else integer("L", L, 1)
+    seed = integer("seed", seed, 0)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     t0 = time.perf_counter()
@@ -344,7 +338,7 @@ def fit_regressor(N: int, L: int | None, seed: int,
         "steps": info["steps"],
         "converged": info["converged"],
         "fit_seconds": fit_seconds,
-        "params": count_parameters(net),
+        "coefficients": count_parameters(net),
         "N": N,
         "L": L,
         "seed": seed,

@@ -1,4 +1,5 @@
-"""Tests for symdp.linear_case (chapters 5 and 6) and their figures in symdp.plotting."""
+"""Tests for symdp.studies.baselines (chapters 5 and 7), the line and growth fits they use, and
+their figures in symdp.book.figures."""
 
 
 import matplotlib
@@ -11,9 +12,11 @@ import pytest
 import torch
 
 from symdp import ModelParams, SolverConfig, count_parameters, make_policy
-from symdp.linear_case import linear_growth, path_bands, scaling_summary, solve_baselines
+from symdp.evaluation import linear_fit
+from symdp.studies.baselines import path_bands, solve_baselines
+from symdp.studies.scaling import loglog_slope, quantiles_by_n
 from symdp.networks import ArchitectureConfig
-from symdp.plotting import policy_paths_vs_lq, relative_error_bands, scaling_in_n
+from symdp.book.figures import policy_paths_vs_lq, relative_error_bands, scaling_in_n
 
 
 # ---------------------------------------------------------------------------------- sizes
@@ -65,12 +68,12 @@ def test_path_bands_rejects_bad_input(values, lo, hi):
 
 # ---------------------------------------------------------------------------------- summaries
 
-def test_scaling_summary_medians_and_spread():
+def test_quantiles_by_n_medians_and_spread():
     rows = [{"N": N, "success": True, "fit_seconds": N / 100 * (1 + 0.1 * s), "epochs": 2.0 + s,
              "val_mse": 1e-7, "policy_rel_error": 1e-3} for N in (1000, 100) for s in range(5)]
     rows.append({"N": 100, "success": False, "fit_seconds": 1e6, "epochs": 1.0,
                  "val_mse": np.nan, "policy_rel_error": np.nan})
-    s = scaling_summary(pd.DataFrame(rows), over="success")
+    s = quantiles_by_n(pd.DataFrame(rows), over="success")
     assert list(s.index) == [100, 1000]
     assert s.loc[100, "runs"] == 6 and s.loc[100, "success"] == pytest.approx(5 / 6)
     assert s.loc[1000, "fit_seconds"] == pytest.approx(12.0)  # median of 10, 11, ..., 14
@@ -80,28 +83,28 @@ def test_scaling_summary_medians_and_spread():
     assert s.loc[1000, "seconds_per_epoch"] == pytest.approx(np.median(per_epoch))
 
 
-def test_scaling_summary_over_all_trials_includes_failures():
+def test_quantiles_by_n_over_all_trials_includes_failures():
     rows = [{"N": 8, "success": s < 2, "fit_seconds": float(s), "epochs": 1.0, "val_mse": 1.0,
              "policy_rel_error": 1.0} for s in range(5)]
-    assert scaling_summary(pd.DataFrame(rows)).loc[8, "fit_seconds"] == 2.0
-    assert scaling_summary(pd.DataFrame(rows), over="success").loc[8, "fit_seconds"] == 0.5
+    assert quantiles_by_n(pd.DataFrame(rows)).loc[8, "fit_seconds"] == 2.0
+    assert quantiles_by_n(pd.DataFrame(rows), over="success").loc[8, "fit_seconds"] == 0.5
     with pytest.raises(ValueError, match="over"):
-        scaling_summary(pd.DataFrame(rows), over="some")
+        quantiles_by_n(pd.DataFrame(rows), over="some")
 
 
-def test_scaling_summary_rejects_bad_quantiles():
+def test_quantiles_by_n_rejects_bad_quantiles():
     with pytest.raises(ValueError, match="q must"):
-        scaling_summary(pd.DataFrame({"N": [1]}), q=(0.6, 0.9))
+        quantiles_by_n(pd.DataFrame({"N": [1]}), q=(0.6, 0.9))
 
 
-def test_linear_growth_recovers_the_exponent():
+def test_loglog_slope_recovers_the_exponent():
     N = np.array([100, 1000, 10000])
-    assert linear_growth(N, 3e-4 * N) == pytest.approx(1.0)
-    assert linear_growth(N, 2.0 * np.sqrt(N)) == pytest.approx(0.5)
+    assert loglog_slope(N, 3e-4 * N) == pytest.approx(1.0)
+    assert loglog_slope(N, 2.0 * np.sqrt(N)) == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        linear_growth([1, 2], [1.0, -1.0])
+        loglog_slope([1, 2], [1.0, -1.0])
     with pytest.raises(ValueError):
-        linear_growth([1], [1.0])
+        loglog_slope([1], [1.0])
 
 
 # ---------------------------------------------------------------------------------- solves
@@ -118,7 +121,7 @@ def test_baselines_share_the_economy_and_match_lq(baselines):
     assert list(baselines) == ["identity", "relu"]
     evs = [r.evaluation for r in baselines.values()]
     for r in baselines.values():
-        assert r.success, r.summary()
+        assert r.success, r.scalars()
         assert r.policy_rel_error < 0.01  # 1% of the exact LQ policy
     # Same seed: same start and same test shocks, so the LQ comparison paths coincide.
     for e in evs[1:]:
@@ -153,93 +156,30 @@ def test_figures_1_and_2_draw(baselines):
 def test_figure_3_draws():
     rows = [{"N": N, "success": True, "fit_seconds": 1 + N / 500 + s, "epochs": 4.0,
              "val_mse": 1e-7, "policy_rel_error": 1e-3} for N in (128, 1024) for s in range(3)]
-    fig = scaling_in_n(scaling_summary(pd.DataFrame(rows)))
+    fig = scaling_in_n(quantiles_by_n(pd.DataFrame(rows)))
     assert len(fig.axes) == 3
     assert all(ax.get_xscale() == "log" for ax in fig.axes)
 
 
-def test_implied_coefficients_recovers_a_linear_policy():
-    from types import SimpleNamespace
-
-    from symdp.linear_case import implied_coefficients
-
+def test_linear_fit_recovers_a_linear_policy():
     m = np.linspace(0.5, 0.9, 40).reshape(4, 10)
-    c = implied_coefficients(SimpleNamespace(mean_X=m, u=0.07 - 0.05 * m))
+    c = linear_fit(m, 0.07 - 0.05 * m)
     assert c.H0 == pytest.approx(0.07) and c.H1 == pytest.approx(-0.05)
     with pytest.raises(ValueError, match="identified"):
-        implied_coefficients(SimpleNamespace(mean_X=np.ones((2, 3)), u=np.ones((2, 3))))
+        linear_fit(np.ones((2, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="non-finite"):
-        implied_coefficients(SimpleNamespace(mean_X=m, u=m * np.inf))
+        linear_fit(m, m * np.inf)
 
 
 def test_fitted_baselines_imply_the_stationary_root(baselines):
     from symdp import lq_solution
-    from symdp.linear_case import implied_coefficients
 
     exact = lq_solution(ModelParams(N=16))
     for r in baselines.values():
-        c = implied_coefficients(r.evaluation)
+        c = linear_fit(r.evaluation.mean_X, r.evaluation.u)
         assert c.H1 < 0
         assert c.H1 == pytest.approx(exact.H1, abs=0.01)
         assert c.H0 == pytest.approx(exact.H0, abs=0.01)
-
-
-def test_side_by_side_formats_and_aligns():
-    from symdp.linear_case import side_by_side
-
-    ours = pd.DataFrame({"s": [97.0, 0.0], "e": [0.0009, np.nan]}, index=["a", "b"])
-    deck = pd.DataFrame({"s": [0.0, 97.0], "e": [np.nan, 0.001]}, index=["b", "a"])
-    t = side_by_side(ours, deck, {"e": ".2%", "s": ".0f"})
-    assert list(t.columns) == ["e", "s"]
-    assert t.loc["a", "s"] == "97 (97)" and t.loc["a", "e"] == "0.09% (0.10%)"
-    assert t.loc["b", "e"] == "– (–)"
-    with pytest.raises(ValueError, match="missing"):
-        side_by_side(ours, deck, {"x": ".1f"})
-
-
-# ---------------------------------------------------------------------------------- conventions
-
-def test_solver_conventions_read_the_defaults_and_the_sweeps_caps():
-    import math
-
-    from symdp import experiments
-    from symdp.linear_case import solver_conventions
-
-    table = solver_conventions("paper")
-    base, t2 = table["chapter 5's baselines"], table["Table 2 (chapter 5)"]
-    default = SolverConfig()
-    assert base["learning rate"] == f"{default.lr:g}"
-    assert base["minibatch (states per step)"] == str(default.batch_size)
-    assert base["epoch cap"] == str(default.max_epochs)
-    assert t2["epoch cap"] == str(experiments.TABLE2_CAPS["max_epochs"])
-    assert table["Table 3 (chapter 7)"]["validation tolerance (MSE)"] == \
-        f"{experiments.NONLINEAR_TOLERANCE:.0e}"
-    assert table["Figure 3 (chapter 6)"]["fits per configuration"] == \
-        f"{experiments.FIGURE3_TRIALS} seeds"
-    step = 1 / default.checks_per_epoch
-    points = default.train_trajectories * (default.T + 1)
-    assert math.ceil(points / default.batch_size) % default.checks_per_epoch == 0
-    assert f"steps of {step:g}" in base["validation checks per epoch"]
-    both = table["the root-selection study (chapter 8)"]["step"]
-    assert "time iteration" in both and "full gradient" in both
-
-
-def test_collapsed_conventions_state_a_shared_setting_once():
-    from symdp.linear_case import solver_conventions
-
-    wide = solver_conventions("ci")
-    narrow = solver_conventions("ci", collapse=True)["value"]
-    assert narrow["optimiser"] == wide.loc["optimiser"].iloc[0]
-    assert narrow["demand curvature ν"] == "1.5 in Table 3 (chapter 7); 1 elsewhere"
-
-
-def test_the_stated_optimiser_is_the_one_the_solver_builds():
-    import inspect
-
-    from symdp import solver
-    from symdp.linear_case import OPTIMISER
-
-    assert f"torch.optim.{OPTIMISER}(" in inspect.getsource(solver.solve)
 
 
 def test_a_fit_stops_at_a_check_so_its_epochs_come_in_quarters():
@@ -255,26 +195,10 @@ def test_a_fit_stops_at_a_check_so_its_epochs_come_in_quarters():
     assert result.epochs == 1 / config.checks_per_epoch
 
 
-@pytest.mark.parametrize("name", ["table2", "table3"])
-def test_median_over_says_which_runs_each_summary_takes_its_medians_over(name):
-    from symdp import experiments
-    from symdp.linear_case import MEDIAN_OVER
-
-    rows = experiments.TABLE2_ROWS if name == "table2" else experiments.TABLE3_ROWS
-    group, row, _ = rows[0]
-    runs = pd.DataFrame({
-        "group": group, "row": row, "success": [True, False], "ok": True,
-        "status": ["converged", "max_epochs"], "params": 1000, "fit_seconds": [1.0, 99.0],
-        "train_mse": 1e-7, "val_mse": 1e-7, "test_mse": 1e-7, "policy_rel_error": 1e-3})
-    time = experiments.summary(name, runs)["Time (s)"].iloc[0]
-    assert (time == 1.0) == (MEDIAN_OVER[name] == "successful runs")
-    assert (time == 50.0) == (MEDIAN_OVER[name] == "all completed runs")
-
-
 def test_line_departure_is_zero_for_a_line_and_the_relative_gap_for_a_bend():
     from types import SimpleNamespace
 
-    from symdp.linear_case import line_departure
+    from symdp.studies.baselines import line_departure
 
     m = np.linspace(0.6, 0.9, 31)[None, :]
     line = SimpleNamespace(mean_X=m, u=0.07 - 0.05 * m)
@@ -287,7 +211,7 @@ def test_line_departure_is_zero_for_a_line_and_the_relative_gap_for_a_bend():
 
 
 def test_figure_1_1_panel_c_draws_each_path_minus_the_average_path():
-    from symdp.plotting import lq_equilibrium_paths
+    from symdp.book.figures import lq_equilibrium_paths
 
     rng = np.random.default_rng(1)
     mean_X = 0.7 + 1e-3 * rng.standard_normal((5, 12))

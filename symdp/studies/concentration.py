@@ -33,16 +33,17 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from .economics import euler_residual, gauss_hermite, initial_state, monte_carlo_residual
-from .lq import LinearPolicyCoefficients, lq_solution
-from .params import ModelParams
+from .._checks import integer
+from ..economics import Policy, euler_residual, gauss_hermite, initial_state, monte_carlo_residual
+from ..lq import LinearPolicyCoefficients, lq_solution
+from ..params import ModelParams
+from .scaling import loglog_slope
 
 __all__ = [
     "shock_draws",
@@ -51,19 +52,12 @@ __all__ = [
     "residual_gradient_norm",
     "ConcentrationCurve",
     "concentration_curve",
-    "loglog_slope",
     "one_draw_lq_solution",
     "MeanDispersionPolicy",
 ]
 
-Policy = Callable[[torch.Tensor], torch.Tensor]
 F64 = torch.float64
 
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def shock_draws(n_draws: int, N: int, generator: torch.Generator, standardize: bool = False,
@@ -73,7 +67,7 @@ def shock_draws(n_draws: int, N: int, generator: torch.Generator, standardize: b
     With ``standardize`` every row is recentred and rescaled to sample mean 0 and sample standard
     deviation 1 (as :func:`symdp.economics.idiosyncratic_draw` does for the solver's one draw).
     """
-    n_draws, N = _positive_int("n_draws", n_draws), _positive_int("N", N)
+    n_draws, N = integer("n_draws", n_draws), integer("N", N)
     W = torch.randn(n_draws, N, generator=generator, dtype=dtype)
     if standardize:
         if N == 1:
@@ -164,15 +158,6 @@ def _check_shapes(params: ModelParams, X: torch.Tensor, W: torch.Tensor) -> None
         raise ValueError(f"W must have shape (n_draws, N={params.N}), got {tuple(W.shape)}")
 
 
-def loglog_slope(N: Sequence[float], sd: Sequence[float]) -> float:
-    """Least-squares slope of :math:`\\log sd` on :math:`\\log N` (-1/2 under concentration)."""
-    N, sd = np.asarray(N, dtype=float), np.asarray(sd, dtype=float)
-    keep = (N > 0) & (sd > 0) & np.isfinite(sd)
-    if keep.sum() < 2:
-        raise ValueError("need at least two positive points to fit a slope")
-    return float(np.polyfit(np.log(N[keep]), np.log(sd[keep]), 1)[0])
-
-
 @dataclass(frozen=True)
 class ConcentrationCurve:
     """Spread of the one-draw estimates at one state per N (arrays indexed like ``N``).
@@ -211,7 +196,11 @@ class ConcentrationCurve:
 
     def slope(self, field: str = "sd_eps") -> float:
         """Log-log slope of ``field`` against N (see :func:`loglog_slope`)."""
-        return loglog_slope(self.N, getattr(self, field))
+        N, sd = np.asarray(self.N, dtype=float), np.asarray(getattr(self, field), dtype=float)
+        keep = (sd > 0) & np.isfinite(sd)  # a residual that is exactly zero has no logarithm
+        if keep.sum() < 2:
+            raise ValueError("need at least two positive points to fit a slope")
+        return loglog_slope(N[keep], sd[keep])
 
     def to_frame(self):
         """A pandas DataFrame indexed by N."""
@@ -261,13 +250,12 @@ def concentration_curve(
     grad_draws : int
         Draws used for the Poincare bound (raw draws only; the first ``grad_draws`` rows).
     """
-    grad_draws = _positive_int("grad_draws", grad_draws)
-    n_draws = _positive_int("n_draws", n_draws)
+    grad_draws = integer("grad_draws", grad_draws)
+    n_draws = integer("n_draws", n_draws)
     if n_draws < 2:
         raise ValueError(f"n_draws must be >= 2 to measure a spread, got {n_draws}")
-    if isinstance(mc_draws, bool) or not isinstance(mc_draws, numbers.Integral) or mc_draws < 0:
-        raise ValueError(f"mc_draws must be an integer >= 0, got {mc_draws!r}")
-    Ns = [_positive_int("N", N) for N in Ns]
+    mc_draws = integer("mc_draws", mc_draws, 0)
+    Ns = [integer("N", N) for N in Ns]
     if not Ns:
         raise ValueError("Ns must list at least one N")
     if isinstance(policy, torch.nn.Module):

@@ -26,10 +26,10 @@ so a tolerance can be recomputed and questioned.
 
 Command line (the Makefile calls these)::
 
-    python -m symdp.references check _build/executed     # compare executions with the references
-    python -m symdp.references execute OUT               # execute every chapter at ci into OUT
-    python -m symdp.references refresh [--accept]        # re-execute at ci; write only if accepted
-    python -m symdp.references spread [--settings ...]   # execute under every kernel setting,
+    python -m symdp.book.references check _build/executed     # compare executions with the references
+    python -m symdp.book.references execute OUT               # execute every chapter at ci into OUT
+    python -m symdp.book.references refresh [--accept]        # re-execute at ci; write only if accepted
+    python -m symdp.book.references spread [--settings ...]   # execute under every kernel setting,
                                                          # derive and write the tolerances
 """
 
@@ -314,7 +314,7 @@ def derive_tolerance(reference: str, samples: Iterable[str]) -> float | None:
 # Files and commands
 
 def _root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def reference_dir(root: Path) -> Path:
@@ -362,19 +362,19 @@ def check(root: Path, executed: Path, chapters: list[str]) -> list[Difference]:
 
 
 def _chapters(root: Path) -> list[str]:
-    from .bookbuild import toc_chapters
+    from .build import toc_chapters
 
     return toc_chapters(root)
 
 
 def _cpu() -> dict:
-    from .bookbuild import _cpu as cpu
+    from .build import _cpu as cpu
 
     return cpu()
 
 
 def execute_into(root: Path, out: Path, chapters: list[str], profile: str, jobs: int) -> None:
-    from .bookbuild import execute_into as _execute
+    from .build import execute_into as _execute
 
     _execute(root, out, chapters, profile, jobs)
 
@@ -454,7 +454,7 @@ def execute_under(root: Path, setting: str, out: Path, jobs: int = 2) -> None:
     """
     env = {**os.environ, **KERNEL_SETTINGS[setting], "SYMDP_STORE": str(out / "store")}
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "symdp.references", "--root", str(root), "execute",
+    subprocess.run([sys.executable, "-m", "symdp.book.references", "--root", str(root), "execute",
                     str(out), "--jobs", str(jobs)], env=env, check=True)
 
 
@@ -511,7 +511,7 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
             "about": "Numbers of this chapter's ci execution that vary across CPU kernels, each "
                      "with its tolerance: MARGIN x its largest deviation from the reference "
                      "across the samples, at least one unit of its last printed digit. Written "
-                     "by `make tolerances` (symdp/references.py); every other number is "
+                     "by `make tolerances` (symdp/book/references.py); every other number is "
                      "compared exactly.",
             "margin": MARGIN,
             "settings": {name: KERNEL_SETTINGS.get(name, "the reference notebooks as committed "
@@ -528,7 +528,7 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m symdp.references", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m symdp.book.references", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", default=str(_root()))
     sub = parser.add_subparsers(dest="command", required=True)

@@ -23,9 +23,9 @@ from typing import Mapping
 import numpy as np
 import torch
 
-from .economics import price, simulate
-from .evaluation import fresh_draw_residual
-from .params import ModelParams
+from ..economics import price, simulate
+from ..evaluation import fresh_draw_residual
+from ..params import ModelParams
 
 __all__ = ["SHAPES", "dispersion_term", "dispersion_share", "industry", "probe",
            "dispersion_along_paths", "first_order_slopes"]
