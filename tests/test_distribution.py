@@ -10,8 +10,8 @@ import torch
 from numpy.testing import assert_allclose
 
 from symdp import ModelParams, lq_solution
-from symdp.studies.distribution import (dispersion_along_paths, dispersion_share, dispersion_term,
-                                first_order_slopes, industry, probe)
+from symdp.studies.distribution import (dispersion_along_paths, dispersion_share,
+                                        dispersion_term, first_order_slopes, industry, probe)
 from symdp.economics import gauss_hermite, idiosyncratic_draw, initial_state
 from symdp.evaluation import (FreshDraws, evaluate, fresh_draw_residual, sample_points,
                               semi_gradient_factor)

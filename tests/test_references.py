@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 from symdp.book import references as refs
-from symdp.book.references import (Output, compare, derive_tolerance, extract, last_digit_unit,
-                              split_numbers)
+from symdp.book.references import (Output, compare, derive_tolerance, extract,
+                                   last_digit_unit, split_numbers)
 
 
 def _glue(name: str, text: str) -> dict:

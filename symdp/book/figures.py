@@ -1,14 +1,73 @@
-"""Figures of the book: each function takes results (arrays) and returns a matplotlib Figure.
+"""Figures of the book: each function takes results (arrays, tables) and returns a Figure.
 
-A plain module of independent functions; chapters add theirs here. The style (sizes, colours) is
-set once per chapter by :func:`symdp.book.chapter.setup`, so functions here only draw.
+In chapter order, one section per chapter. The style (sizes, colours) is set once per chapter by
+:func:`symdp.book.chapter.setup`, so functions here only draw. Networks are labelled from
+:data:`PHI_LABELS`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["lq_equilibrium_paths"]
+from ..networks import PHI_KINDS
+
+__all__ = [
+    "PHI_LABELS",
+    "phi_label",
+    "lq_equilibrium_paths",
+    "permutation_invariance",
+    "learning_curves",
+    "regression_errors",
+    "one_draw_concentration",
+    "policy_paths_vs_lq",
+    "relative_error_bands",
+    "scaling_in_n",
+    "euler_residual_bands",
+    "grid_coverage",
+    "policy_paths_by_nu",
+    "distribution_probe",
+    "sparse_grid_fits",
+    "time_iteration_cobweb",
+    "root_selection",
+]
+
+_PHI_NAMES = {"identity": "Identity", "moments": "Moments", "relu": "ReLU"}
+
+
+def phi_label(kind: str, mean_only: bool = False, plain: bool = False) -> str:
+    """How the book names a network by its phi: ``$\\phi$(ReLU)``, or ``φ(ReLU)`` with ``plain``.
+
+    The TeX form is for figures and tables (matplotlib's mathtext, MyST); the plain form for glued
+    prose, which is pasted as text. ``mean_only`` marks the bias-free phi(ReLU), which sees the
+    industry only through its mean (chapter 3); it changes no other kind's name.
+    """
+    name = ("φ" if plain else r"$\phi$") + f"({_PHI_NAMES[kind]})"
+    return f"mean-only {name}" if mean_only and kind == "relu" else name
+
+
+PHI_LABELS = {kind: phi_label(kind) for kind in PHI_KINDS}  # the names in figures' legends
+
+
+def _row_of_panels(n: int, width: float = 3.2, height: float = 3.3, sharey: bool = True):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), sharey=sharey,
+                             constrained_layout=True, squeeze=False)
+    return fig, axes[0]
+
+
+def _as_floats(values):
+    """Numbers as floats, None and non-numbers as NaN (stored results may hold None)."""
+    out = []
+    for v in values:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(float("nan"))
+    return out
+
+
+# --- Chapter 1 (the problem) ------------------------------------------------------------------
 
 
 def lq_equilibrium_paths(
@@ -69,181 +128,7 @@ def lq_equilibrium_paths(
     return fig
 
 
-# --- Chapter 5 (the linear case) and chapter 6 (scaling in N) ---------------------------------
-
-__all__ += ["BASELINE_LABELS", "policy_paths_vs_lq", "relative_error_bands", "scaling_in_n"]
-
-BASELINE_LABELS = {"identity": r"$\phi$(Identity)", "moments": r"$\phi$(Moments)",
-                   "relu": r"$\phi$(ReLU)"}
-
-
-def _row_of_panels(n: int, width: float = 3.2, height: float = 3.3, sharey: bool = True):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), sharey=sharey,
-                             constrained_layout=True, squeeze=False)
-    return fig, axes[0]
-
-
-def policy_paths_vs_lq(u, u_lq, labels=None):
-    """Deck Figure 1: investment along equilibrium paths, fitted policies against the LQ solution.
-
-    Parameters
-    ----------
-    u : mapping name -> array (paths, T + 1)
-        Investment :math:`u(X_t)` of each fitted policy along its own simulated equilibrium paths.
-    u_lq : array (paths, T + 1) or mapping name -> array
-        The LQ solution's investment along the LQ equilibrium paths with the same shocks (one
-        array shared by all panels, or one per name).
-    labels : mapping name -> str, optional
-        Column titles (default: :data:`BASELINE_LABELS`, else the name).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One column per policy. Top: each path's investment in its own colour, over the LQ
-        solution's on the same shocks (wide grey, so both stay visible where they coincide).
-        Bottom: the gap :math:`100\\,(u - u_{LQ})/|u_{LQ}|` in percent, path by path, which the
-        top row cannot show. The legend names every path's colour.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    if not u:
-        raise ValueError("u is empty: nothing to plot")
-    labels = {**BASELINE_LABELS, **(labels or {})}
-    n = len(u)
-    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 5.6), sharex=True, sharey="row",
-                             constrained_layout=True, squeeze=False,
-                             gridspec_kw={"height_ratios": (3, 2)})
-    paths = 0
-    for col, (name, un) in enumerate(u.items()):
-        ax, ax_gap = axes[0, col], axes[1, col]
-        un = np.atleast_2d(np.asarray(un, dtype=float))
-        ul = np.atleast_2d(np.asarray(u_lq[name] if isinstance(u_lq, dict) else u_lq, dtype=float))
-        if ul.shape != un.shape:
-            raise ValueError(f"u[{name!r}] has shape {un.shape} but u_lq has {ul.shape}")
-        t = np.arange(un.shape[1])
-        paths = max(paths, un.shape[0])
-        for k in range(un.shape[0]):
-            ax.plot(t, ul[k], color="0.75", lw=4.0, solid_capstyle="butt", zorder=1)
-            ax.plot(t, un[k], color=f"C{k % 7}", lw=1.2, zorder=2)
-            ax_gap.plot(t, 100 * (un[k] - ul[k]) / np.abs(ul[k]), color=f"C{k % 7}", lw=1.2)
-        ax_gap.axhline(0.0, color="0.5", lw=0.8)
-        ax.set(title=labels.get(name, name))
-        ax_gap.set(xlabel="period $t$")
-    axes[0, 0].set_ylabel(r"investment $u(X_t)$")
-    axes[1, 0].set_ylabel(r"$(u - u_{LQ})/|u_{LQ}|$ (%)")
-    handles = [Line2D([], [], color=f"C{k % 7}", lw=1.2, label=f"network, path {k + 1}")
-               for k in range(paths)]
-    handles.append(Line2D([], [], color="0.75", lw=4.0, label="exact LQ solution, same shocks"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
-    return fig
-
-
-def relative_error_bands(bands, labels=None, log: bool = True):
-    """Deck Figure 2: relative policy error along test paths, mean and percentile band by date.
-
-    Parameters
-    ----------
-    bands : mapping name -> :class:`symdp.studies.baselines.PathBands`
-        Summaries of :math:`|u - u_{LQ}|/|u_{LQ}|` over the test paths of each policy.
-    labels : mapping name -> str, optional
-        Panel titles (default: :data:`BASELINE_LABELS`, else the name).
-    log : bool
-        Logarithmic error axis (the band spans orders of magnitude).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One panel per policy, errors in percent: the mean (dark blue) and the shaded band.
-    """
-    if not bands:
-        raise ValueError("bands is empty: nothing to plot")
-    labels = {**BASELINE_LABELS, **(labels or {})}
-    fig, axes = _row_of_panels(len(bands))
-    for ax, (name, b) in zip(axes, bands.items()):
-        lo, hi = b.q
-        ax.fill_between(b.t, 100 * b.lower, 100 * b.upper, color="C0", alpha=0.22, lw=0,
-                        label=f"{lo:g}th–{hi:g}th percentile")
-        ax.plot(b.t, 100 * b.mean, color="C0", lw=1.8, label=f"mean over {b.n_paths} paths")
-        ax.set(title=labels.get(name, name), xlabel="period $t$")
-        if log:
-            ax.set_yscale("log")
-    axes[0].set_ylabel(r"relative error $|u - u_{LQ}|/|u_{LQ}|$ (%)")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
-    return fig
-
-
-def scaling_in_n(summary, per_firm_epoch=None):
-    """Deck Figure 3: computation time and accuracy of one architecture against N.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        Indexed by N, from :func:`symdp.studies.baselines.scaling_summary`: medians ``fit_seconds``,
-        ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their ``_lo``/``_hi``
-        quantiles.
-    per_firm_epoch : pandas.Series, optional
-        Indexed by N: seconds per epoch of a second network (chapter 6: phi evaluated at every
-        firm, from timed steps), drawn dashed in panel (a).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        (a) time to solution and time per epoch (log-log), with a line proportional to N
-        through the last point; (b) policy error in percent and (c) validation MSE, on linear
-        axes from zero. Markers are medians, bars the spread.
-    """
-    if len(summary) == 0:
-        raise ValueError("summary is empty: nothing to plot")
-    N = np.asarray(summary.index, dtype=float)
-    fig, (ax_t, ax_e, ax_m) = _row_of_panels(3, width=3.3, sharey=False)
-
-    def series(ax, col, scale=1.0, **kw):
-        y = scale * summary[col].to_numpy(float)
-        lo = scale * summary[f"{col}_lo"].to_numpy(float)
-        hi = scale * summary[f"{col}_hi"].to_numpy(float)
-        ax.errorbar(N, y, yerr=[y - lo, hi - y], marker="o", ms=4, capsize=2.5, **kw)
-        return y
-
-    y = series(ax_t, "fit_seconds", color="C0", label="time to solution")
-    series(ax_t, "seconds_per_epoch", color="C1", label="time per epoch")
-    if per_firm_epoch is not None:
-        ax_t.plot(np.asarray(per_firm_epoch.index, dtype=float),
-                  per_firm_epoch.to_numpy(float), color="C3", ls="--", marker="s", ms=3.5,
-                  label=r"per epoch, $\phi$ at every firm")
-    ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
-    series(ax_e, "policy_rel_error", scale=100.0, color="C0")
-    # The MSE's power of ten goes into the axis label: matplotlib's offset text ("1e-7") would sit
-    # on the panel title.
-    peak = float(np.nanmax(summary["val_mse_hi"].to_numpy(float)))
-    power = int(np.floor(np.log10(peak))) if np.isfinite(peak) and peak > 0 else 0
-    series(ax_m, "val_mse", scale=10.0 ** -power, color="C0")
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
-
-    ax_t.set_yscale("log")
-    ax_t.yaxis.set_minor_formatter(NullFormatter())
-    for ax in (ax_t, ax_e, ax_m):
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(FixedLocator(N))  # a tick at every N of the sweep
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-        ax.set_xlabel("firms $N$")
-    for ax in (ax_e, ax_m):  # accuracy varies little with N: a linear axis from zero shows it
-        ax.set_ylim(bottom=0.0)
-    ax_t.set(ylabel="seconds (one thread)", title="(a) Computation time")
-    ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
-    unit = rf" ($\times 10^{{{power}}}$)" if power else ""
-    ax_m.set(ylabel="validation Euler MSE" + unit, title="(c) Validation MSE")
-    ax_t.legend(loc="best", fontsize=8)
-    return fig
-
-
 # --- Chapter 2 (permutation invariance) -------------------------------------------------------
-
-__all__ += ["permutation_invariance", "learning_curves"]
 
 
 def permutation_invariance(u_lq, paths, gaps, labels=None, floor: float = 1e-12):
@@ -352,13 +237,289 @@ def learning_curves(histories, tolerance, labels=None):
     return fig
 
 
-# --- Chapter 7 (the nonlinear case) and chapter 8 (implicit bias) -----------------------------
+# --- Chapter 3 (representation) ---------------------------------------------------------------
 
-__all__ += ["euler_residual_bands", "policy_paths_by_nu", "grid_coverage", "sparse_grid_fits",
-            "time_iteration_cobweb", "root_selection"]
 
-_PHI_LABELS = {"identity": r"$\phi$(Identity)", "moments": r"$\phi$(Moments)",
-               "relu": r"$\phi$(ReLU)"}
+def regression_errors(ours, deck, none_label: str = "NONE"):
+    """The appendix regression example: mean relative test error against N, ours next to the deck's.
+
+    Parameters
+    ----------
+    ours, deck : pandas.DataFrame
+        Table 1's layout: index N, one column per latent dimension L, then ``none_label`` (the
+        non-symmetric network); cells are fractions.
+    none_label : str
+        Name of the non-symmetric column.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels sharing a log-scale y axis in percent: (a) ours, (b) the deck's. Deep sets in
+        shades of one colour (one line per L, the same shade for the same L in both panels), the
+        non-symmetric network in another; one legend below the panels.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    Ls = sorted({c for t in (ours, deck) for c in t.columns if c != none_label})
+    shade = dict(zip(Ls, plt.cm.Blues(np.linspace(0.4, 0.95, max(len(Ls), 1)))))
+    fig, axes = plt.subplots(1, 2, figsize=(8.2, 3.8), sharey=True, constrained_layout=True)
+    lines = {}
+    values = []
+    for ax, (title, table) in zip(axes, (("(a) symdp", ours), ("(b) the deck", deck))):
+        N = np.asarray(table.index, dtype=float)
+        for L in [c for c in table.columns if c != none_label]:
+            y = 100 * table[L].to_numpy(dtype=float)
+            values.append(y)
+            lines[f"deep set, L = {L}"] = ax.plot(N, y, color=shade[L], marker="o", ms=3,
+                                                  lw=1.2)[0]
+        if none_label in table.columns:
+            y = 100 * table[none_label].to_numpy(dtype=float)
+            values.append(y)
+            lines["no symmetry (NONE)"] = ax.plot(N, y, color="C1", marker="s", ms=4,
+                                                  lw=2.0)[0]
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(N, [str(int(n)) for n in N])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set(xlabel="inputs $N$", title=title)
+    axes[0].set_yscale("log")
+    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+             if finite.min() / 1.5 <= t <= finite.max() * 1.5]
+    axes[0].yaxis.set_major_locator(FixedLocator(ticks))
+    axes[0].yaxis.set_minor_locator(NullLocator())
+    axes[0].set_yticklabels([f"{t:g}" for t in ticks])
+    axes[0].set_ylabel("mean relative test error (%)")
+    order = [k for k in (f"deep set, L = {L}" for L in Ls) if k in lines]
+    order += [k for k in lines if k not in order]
+    fig.legend([lines[k] for k in order], order, loc="outside lower center", ncol=4)
+    return fig
+
+
+# --- Chapter 4 (concentration of measure) -----------------------------------------------------
+
+
+def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, slopes=None):
+    """Deck's "Analytic Euler error due to the concentration of measure", with Monte-Carlo checks.
+
+    Parameters
+    ----------
+    N_line : array
+        Numbers of firms at which the analytic standard deviations are drawn.
+    sd_eps_line, sd_u_line : array
+        :math:`\\sigma_\\varepsilon/\\sqrt N` and :math:`\\sigma_u/\\sqrt N` at ``N_line``
+        (LQ policy).
+    lq_curve : ConcentrationCurve
+        Measured spreads of the LQ policy over independent raw draws
+        (:func:`symdp.studies.concentration.concentration_curve`).
+    nonlinear : mapping label -> ConcentrationCurve
+        Measured spreads of the one-draw residual of a nonlinear policy (e.g. raw and
+        standardised draws).
+    slopes : mapping label -> float, optional
+        Fitted log-log slopes, shown in the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        (a) LQ policy: analytic lines and measured points for the Euler residual and for
+        :math:`u(\\hat X')`; (b) nonlinear policy: measured standard deviation of the one-draw
+        residual against N, with a :math:`1/\\sqrt N` reference line. Both log-log.
+    """
+    import matplotlib.pyplot as plt
+
+    slopes = dict(slopes or {})
+    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(8.2, 4.2), constrained_layout=True)
+    N_line = np.asarray(N_line, dtype=float)
+    ax_a.plot(N_line, sd_eps_line, color="C0", lw=1.6,
+              label=r"Euler residual, $\sigma_\varepsilon/\sqrt{N}$")
+    ax_a.plot(N_line, sd_u_line, color="C2", lw=1.6, label=r"policy, $\sigma_u/\sqrt{N}$")
+    ax_a.plot(lq_curve.N, lq_curve.sd_eps, "o", color="C0", ms=5, mfc="white",
+              label=f"measured (residual), {lq_curve.n_draws:,} draws")
+    ax_a.plot(lq_curve.N, lq_curve.sd_u, "s", color="C2", ms=5, mfc="white",
+              label="measured (policy)")
+    ax_a.set(xscale="log", yscale="log", xlabel="firms $N$", ylabel="standard deviation",
+             title="(a) LQ policy: analytic and measured")
+    # one column each: two-column legends of the two panels collide between them
+    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
+
+    markers = ["o", "D", "s", "^"]
+    for k, (label, curve) in enumerate(nonlinear.items()):
+        text = label + (f" (slope {slopes[label]:.2f})" if label in slopes else "")
+        ax_b.plot(curve.N, curve.sd_eps, marker=markers[k % 4], color=f"C{(k + 1) % 7}", lw=1.0,
+                  ms=5, label=text)
+    first = next(iter(nonlinear.values()))
+    ref = first.sd_eps[0] * np.sqrt(first.N[0] / N_line)
+    ax_b.plot(N_line, ref, color="k", lw=0.9, ls=(0, (3, 2)), label=r"$\propto 1/\sqrt{N}$")
+    ax_b.set(xscale="log", yscale="log", xlabel="firms $N$",
+             ylabel="sd of the one-draw residual",
+             title=r"(b) Nonlinear model ($\nu = 1.5$): measured")
+    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
+    return fig
+
+
+# --- Chapter 5 (the linear case) --------------------------------------------------------------
+
+
+def policy_paths_vs_lq(u, u_lq, labels=None):
+    """Deck Figure 1: investment along equilibrium paths, fitted policies against the LQ solution.
+
+    Parameters
+    ----------
+    u : mapping name -> array (paths, T + 1)
+        Investment :math:`u(X_t)` of each fitted policy along its own simulated equilibrium paths.
+    u_lq : array (paths, T + 1) or mapping name -> array
+        The LQ solution's investment along the LQ equilibrium paths with the same shocks (one
+        array shared by all panels, or one per name).
+    labels : mapping name -> str, optional
+        Column titles (default: :data:`PHI_LABELS`, else the name).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One column per policy. Top: each path's investment in its own colour, over the LQ
+        solution's on the same shocks (wide grey, so both stay visible where they coincide).
+        Bottom: the gap :math:`100\\,(u - u_{LQ})/|u_{LQ}|` in percent, path by path, which the
+        top row cannot show. The legend names every path's colour.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    if not u:
+        raise ValueError("u is empty: nothing to plot")
+    labels = {**PHI_LABELS, **(labels or {})}
+    n = len(u)
+    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 5.6), sharex=True, sharey="row",
+                             constrained_layout=True, squeeze=False,
+                             gridspec_kw={"height_ratios": (3, 2)})
+    paths = 0
+    for col, (name, un) in enumerate(u.items()):
+        ax, ax_gap = axes[0, col], axes[1, col]
+        un = np.atleast_2d(np.asarray(un, dtype=float))
+        ul = np.atleast_2d(np.asarray(u_lq[name] if isinstance(u_lq, dict) else u_lq, dtype=float))
+        if ul.shape != un.shape:
+            raise ValueError(f"u[{name!r}] has shape {un.shape} but u_lq has {ul.shape}")
+        t = np.arange(un.shape[1])
+        paths = max(paths, un.shape[0])
+        for k in range(un.shape[0]):
+            ax.plot(t, ul[k], color="0.75", lw=4.0, solid_capstyle="butt", zorder=1)
+            ax.plot(t, un[k], color=f"C{k % 7}", lw=1.2, zorder=2)
+            ax_gap.plot(t, 100 * (un[k] - ul[k]) / np.abs(ul[k]), color=f"C{k % 7}", lw=1.2)
+        ax_gap.axhline(0.0, color="0.5", lw=0.8)
+        ax.set(title=labels.get(name, name))
+        ax_gap.set(xlabel="period $t$")
+    axes[0, 0].set_ylabel(r"investment $u(X_t)$")
+    axes[1, 0].set_ylabel(r"$(u - u_{LQ})/|u_{LQ}|$ (%)")
+    handles = [Line2D([], [], color=f"C{k % 7}", lw=1.2, label=f"network, path {k + 1}")
+               for k in range(paths)]
+    handles.append(Line2D([], [], color="0.75", lw=4.0, label="exact LQ solution, same shocks"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5))
+    return fig
+
+
+def relative_error_bands(bands, labels=None, log: bool = True):
+    """Deck Figure 2: relative policy error along test paths, mean and percentile band by date.
+
+    Parameters
+    ----------
+    bands : mapping name -> :class:`symdp.studies.baselines.PathBands`
+        Summaries of :math:`|u - u_{LQ}|/|u_{LQ}|` over the test paths of each policy.
+    labels : mapping name -> str, optional
+        Panel titles (default: :data:`PHI_LABELS`, else the name).
+    log : bool
+        Logarithmic error axis (the band spans orders of magnitude).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per policy, errors in percent: the mean (dark blue) and the shaded band.
+    """
+    if not bands:
+        raise ValueError("bands is empty: nothing to plot")
+    labels = {**PHI_LABELS, **(labels or {})}
+    fig, axes = _row_of_panels(len(bands))
+    for ax, (name, b) in zip(axes, bands.items()):
+        lo, hi = b.q
+        ax.fill_between(b.t, 100 * b.lower, 100 * b.upper, color="C0", alpha=0.22, lw=0,
+                        label=f"{lo:g}th–{hi:g}th percentile")
+        ax.plot(b.t, 100 * b.mean, color="C0", lw=1.8, label=f"mean over {b.n_paths} paths")
+        ax.set(title=labels.get(name, name), xlabel="period $t$")
+        if log:
+            ax.set_yscale("log")
+    axes[0].set_ylabel(r"relative error $|u - u_{LQ}|/|u_{LQ}|$ (%)")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2)
+    return fig
+
+
+# --- Chapter 6 (scaling in N) -----------------------------------------------------------------
+
+
+def scaling_in_n(summary, per_firm_epoch=None):
+    """Deck Figure 3: computation time and accuracy of one architecture against N.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Indexed by N, from :func:`symdp.studies.baselines.scaling_summary`: medians ``fit_seconds``,
+        ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their ``_lo``/``_hi``
+        quantiles.
+    per_firm_epoch : pandas.Series, optional
+        Indexed by N: seconds per epoch of a second network (chapter 6: phi evaluated at every
+        firm, from timed steps), drawn dashed in panel (a).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        (a) time to solution and time per epoch (log-log), with a line proportional to N
+        through the last point; (b) policy error in percent and (c) validation MSE, on linear
+        axes from zero. Markers are medians, bars the spread.
+    """
+    if len(summary) == 0:
+        raise ValueError("summary is empty: nothing to plot")
+    N = np.asarray(summary.index, dtype=float)
+    fig, (ax_t, ax_e, ax_m) = _row_of_panels(3, width=3.3, sharey=False)
+
+    def series(ax, col, scale=1.0, **kw):
+        y = scale * summary[col].to_numpy(float)
+        lo = scale * summary[f"{col}_lo"].to_numpy(float)
+        hi = scale * summary[f"{col}_hi"].to_numpy(float)
+        ax.errorbar(N, y, yerr=[y - lo, hi - y], marker="o", ms=4, capsize=2.5, **kw)
+        return y
+
+    y = series(ax_t, "fit_seconds", color="C0", label="time to solution")
+    series(ax_t, "seconds_per_epoch", color="C1", label="time per epoch")
+    if per_firm_epoch is not None:
+        ax_t.plot(np.asarray(per_firm_epoch.index, dtype=float),
+                  per_firm_epoch.to_numpy(float), color="C3", ls="--", marker="s", ms=3.5,
+                  label=r"per epoch, $\phi$ at every firm")
+    ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
+    series(ax_e, "policy_rel_error", scale=100.0, color="C0")
+    # The MSE's power of ten goes into the axis label: matplotlib's offset text ("1e-7") would sit
+    # on the panel title.
+    peak = float(np.nanmax(summary["val_mse_hi"].to_numpy(float)))
+    power = int(np.floor(np.log10(peak))) if np.isfinite(peak) and peak > 0 else 0
+    series(ax_m, "val_mse", scale=10.0 ** -power, color="C0")
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    ax_t.set_yscale("log")
+    ax_t.yaxis.set_minor_formatter(NullFormatter())
+    for ax in (ax_t, ax_e, ax_m):
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(N))  # a tick at every N of the sweep
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        ax.set_xlabel("firms $N$")
+    for ax in (ax_e, ax_m):  # accuracy varies little with N: a linear axis from zero shows it
+        ax.set_ylim(bottom=0.0)
+    ax_t.set(ylabel="seconds (one thread)", title="(a) Computation time")
+    ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
+    unit = rf" ($\times 10^{{{power}}}$)" if power else ""
+    ax_m.set(ylabel="validation Euler MSE" + unit, title="(c) Validation MSE")
+    ax_t.legend(loc="best", fontsize=8)
+    return fig
+
+
+# --- Chapter 7 (the nonlinear case) -----------------------------------------------------------
 
 
 def euler_residual_bands(bands, labels=None):
@@ -381,7 +542,7 @@ def euler_residual_bands(bands, labels=None):
 
     if not bands:
         raise ValueError("bands is empty: nothing to plot")
-    labels = {**_PHI_LABELS, **(labels or {})}
+    labels = {**PHI_LABELS, **(labels or {})}
     fig, axes = plt.subplots(1, len(bands), figsize=(4.6 * len(bands), 3.5), sharey=True,
                              constrained_layout=True, squeeze=False)
     for ax, (name, b) in zip(axes[0], bands.items()):
@@ -394,6 +555,39 @@ def euler_residual_bands(bands, labels=None):
         ax.set(title=labels.get(name, name), xlabel="period $t$")
     axes[0][0].set_ylabel(r"Euler residual $\varepsilon(X_t)$")
     axes[0][-1].legend(loc="lower right")
+    return fig
+
+
+def grid_coverage(paths, q=(2.5, 97.5)):
+    """Where training grids lie against the paths a fit is tested on: mean capital by date.
+
+    Parameters
+    ----------
+    paths : mapping label -> array (paths, T + 1)
+        :math:`\\bar X_t` along each set of paths (a training grid, test paths, ...), drawn in
+        the mapping's order.
+    q : (float, float)
+        Percentiles of the bands.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel: the range of each set of paths by date (band) and its mean (line).
+    """
+    import matplotlib.pyplot as plt
+
+    if not paths:
+        raise ValueError("paths is empty: nothing to draw")
+    fig, ax = plt.subplots(figsize=(6.0, 3.5), constrained_layout=True)
+    for k, (label, values) in enumerate(paths.items()):
+        v = np.atleast_2d(np.asarray(values, dtype=float))
+        t = np.arange(v.shape[1])
+        lo, hi = np.percentile(v, q, axis=0)
+        color = f"C{k}"
+        ax.fill_between(t, lo, hi, color=color, alpha=0.2, lw=0)
+        ax.plot(t, v.mean(0), color=color, lw=1.7, label=f"{label}, {v.shape[0]} paths")
+    ax.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$")
+    ax.legend(loc="upper right")
     return fig
 
 
@@ -433,37 +627,57 @@ def policy_paths_by_nu(u, mean_X, u_lq=None):
     return fig
 
 
-def grid_coverage(paths, q=(2.5, 97.5)):
-    """Where training grids lie against the paths a fit is tested on: mean capital by date.
+def distribution_probe(share, probe, labels=None, q=(2.5, 97.5)):
+    """Chapter 7: how large the dispersion term is, and which fitted policies respond to it.
 
     Parameters
     ----------
-    paths : mapping label -> array (paths, T + 1)
-        :math:`\\bar X_t` along each set of paths (a training grid, test paths, ...), drawn in
-        the mapping's order.
+    share : array (paths, T + 1)
+        The dispersion term of the price as a fraction of the price,
+        :func:`symdp.studies.distribution.dispersion_share`, along equilibrium paths.
+    probe : pandas.DataFrame
+        :func:`symdp.studies.distribution.probe`'s rows; the normal industries (one per sd)
+        are drawn.
+    labels : mapping policy name -> str, optional
+        Legend labels (default: the name).
     q : (float, float)
-        Percentiles of the bands.
+        Percentiles of the band in panel (a).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel: the range of each set of paths by date (band) and its mean (line).
+        (a) the dispersion share by date (mean and band, percent); (b) each policy's investment
+        at industries of one mean against their sd; (c) the magnitude of its fresh-draw Euler
+        residual there (log scale).
     """
     import matplotlib.pyplot as plt
 
-    if not paths:
-        raise ValueError("paths is empty: nothing to draw")
-    fig, ax = plt.subplots(figsize=(6.0, 3.5), constrained_layout=True)
-    for k, (label, values) in enumerate(paths.items()):
-        v = np.atleast_2d(np.asarray(values, dtype=float))
-        t = np.arange(v.shape[1])
-        lo, hi = np.percentile(v, q, axis=0)
-        color = f"C{k}"
-        ax.fill_between(t, lo, hi, color=color, alpha=0.2, lw=0)
-        ax.plot(t, v.mean(0), color=color, lw=1.7, label=f"{label}, {v.shape[0]} paths")
-    ax.set(xlabel="period $t$", ylabel=r"mean capital $\bar X_t$")
-    ax.legend(loc="upper right")
+    labels = dict(labels or {})
+    s = 100.0 * np.atleast_2d(np.asarray(share, dtype=float))
+    t = np.arange(s.shape[1])
+    fig, (ax_s, ax_u, ax_r) = plt.subplots(1, 3, figsize=(12.0, 3.5), constrained_layout=True)
+    lo, hi = np.percentile(s, q, axis=0)
+    ax_s.fill_between(t, lo, hi, color="C0", alpha=0.22, lw=0)
+    ax_s.plot(t, s.mean(0), color="C0", lw=1.7)
+    ax_s.set(xlabel="period $t$", ylabel="dispersion term / price (%)",
+             title="(a) Along equilibrium paths", ylim=(0, None))
+    normal = probe[probe["shape"] == "normal"]
+    for k, (name, sub) in enumerate(normal.groupby("policy", sort=False)):
+        sub = sub.sort_values("sd")
+        color = f"C{(k + 1) % 7}"
+        ax_u.plot(sub["sd"], sub["u"], "o-", color=color, lw=1.5, label=labels.get(name, name))
+        ax_r.semilogy(sub["sd"], np.abs(sub["residual"]).clip(lower=1e-12), "o-", color=color,
+                      lw=1.5)
+    ax_u.set(xlabel="cross-sectional sd of capital", ylabel=r"investment $u(X)$",
+             title="(b) Same mean, other dispersion")
+    ax_u.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2), useOffset=False)
+    ax_r.set(xlabel="cross-sectional sd of capital", ylabel=r"$|\varepsilon(X)|$, fresh draws",
+             title="(c) Euler residual there")
+    ax_u.legend(loc="best")
     return fig
+
+
+# --- Chapter 8 (implicit bias and the choice of root) -----------------------------------------
 
 
 def sparse_grid_fits(means, u_line, lq_stable, lq_explosive, train_means, test, labels=None):
@@ -618,7 +832,7 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45), labels=None):
     import matplotlib.pyplot as plt
 
     keys = order or list(dict.fromkeys(zip(df["phi"], df["init"], df["gradient"])))
-    names = {**_PHI_LABELS, **(labels or {})}
+    names = {**PHI_LABELS, **(labels or {})}
     fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(keys) + 2.0), 4.2),
                            constrained_layout=True)
     rng = np.random.default_rng(0)  # horizontal jitter only, for legibility
@@ -629,7 +843,7 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45), labels=None):
         h = np.asarray(_as_floats(sub["H1_fit"]), dtype=float)
         ok = np.asarray(sub["success"], dtype=bool)
         x = i + rng.uniform(-0.18, 0.18, len(h))
-        color = f"C{['identity', 'moments', 'relu'].index(phi) if phi in _PHI_LABELS else 6}"
+        color = f"C{PHI_KINDS.index(phi) if phi in PHI_LABELS else 6}"
         inside = np.isfinite(h) & (h >= lo) & (h <= hi)
         above = ~inside & ~(h < lo)  # NaN and too large: top edge
         below = ~inside & (h < lo)
@@ -651,192 +865,4 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45), labels=None):
                    f"\n{g}" for p, i, g in keys], fontsize=8)
     ax.set_ylabel(r"fitted slope $H_1$ (least squares of $u$ on $\bar X$)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # outside: no overlap
-    return fig
-
-
-def _as_floats(values):
-    """Numbers as floats, None and non-numbers as NaN (stored results may hold None)."""
-    out = []
-    for v in values:
-        try:
-            out.append(float(v))
-        except (TypeError, ValueError):
-            out.append(float("nan"))
-    return out
-
-
-# --- Chapter 3 (representation) ---------------------------------------------------------------
-
-__all__ += ["regression_errors"]
-
-
-def regression_errors(ours, deck, none_label: str = "NONE"):
-    """The appendix regression example: mean relative test error against N, ours next to the deck's.
-
-    Parameters
-    ----------
-    ours, deck : pandas.DataFrame
-        Table 1's layout: index N, one column per latent dimension L, then ``none_label`` (the
-        non-symmetric network); cells are fractions.
-    none_label : str
-        Name of the non-symmetric column.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Two panels sharing a log-scale y axis in percent: (a) ours, (b) the deck's. Deep sets in
-        shades of one colour (one line per L, the same shade for the same L in both panels), the
-        non-symmetric network in another; one legend below the panels.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FixedLocator, NullLocator
-
-    Ls = sorted({c for t in (ours, deck) for c in t.columns if c != none_label})
-    shade = dict(zip(Ls, plt.cm.Blues(np.linspace(0.4, 0.95, max(len(Ls), 1)))))
-    fig, axes = plt.subplots(1, 2, figsize=(8.2, 3.8), sharey=True, constrained_layout=True)
-    lines = {}
-    values = []
-    for ax, (title, table) in zip(axes, (("(a) symdp", ours), ("(b) the deck", deck))):
-        N = np.asarray(table.index, dtype=float)
-        for L in [c for c in table.columns if c != none_label]:
-            y = 100 * table[L].to_numpy(dtype=float)
-            values.append(y)
-            lines[f"deep set, L = {L}"] = ax.plot(N, y, color=shade[L], marker="o", ms=3,
-                                                  lw=1.2)[0]
-        if none_label in table.columns:
-            y = 100 * table[none_label].to_numpy(dtype=float)
-            values.append(y)
-            lines["no symmetry (NONE)"] = ax.plot(N, y, color="C1", marker="s", ms=4,
-                                                  lw=2.0)[0]
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(N, [str(int(n)) for n in N])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set(xlabel="inputs $N$", title=title)
-    axes[0].set_yscale("log")
-    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
-    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
-             if finite.min() / 1.5 <= t <= finite.max() * 1.5]
-    axes[0].yaxis.set_major_locator(FixedLocator(ticks))
-    axes[0].yaxis.set_minor_locator(NullLocator())
-    axes[0].set_yticklabels([f"{t:g}" for t in ticks])
-    axes[0].set_ylabel("mean relative test error (%)")
-    order = [k for k in (f"deep set, L = {L}" for L in Ls) if k in lines]
-    order += [k for k in lines if k not in order]
-    fig.legend([lines[k] for k in order], order, loc="outside lower center", ncol=4)
-    return fig
-
-
-# --- Chapter 4 (concentration of measure) -----------------------------------------------------
-
-__all__ += ["one_draw_concentration"]
-
-
-def one_draw_concentration(N_line, sd_eps_line, sd_u_line, lq_curve, nonlinear, slopes=None):
-    """Deck's "Analytic Euler error due to the concentration of measure", with Monte-Carlo checks.
-
-    Parameters
-    ----------
-    N_line : array
-        Numbers of firms at which the analytic standard deviations are drawn.
-    sd_eps_line, sd_u_line : array
-        :math:`\\sigma_\\varepsilon/\\sqrt N` and :math:`\\sigma_u/\\sqrt N` at ``N_line`` (LQ policy).
-    lq_curve : ConcentrationCurve
-        Measured spreads of the LQ policy over independent raw draws
-        (:func:`symdp.studies.concentration.concentration_curve`).
-    nonlinear : mapping label -> ConcentrationCurve
-        Measured spreads of the one-draw residual of a nonlinear policy (e.g. raw and
-        standardised draws).
-    slopes : mapping label -> float, optional
-        Fitted log-log slopes, shown in the legend.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        (a) LQ policy: analytic lines and measured points for the Euler residual and for
-        :math:`u(\\hat X')`; (b) nonlinear policy: measured standard deviation of the one-draw
-        residual against N, with a :math:`1/\\sqrt N` reference line. Both log-log.
-    """
-    import matplotlib.pyplot as plt
-
-    slopes = dict(slopes or {})
-    fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(8.2, 4.2), constrained_layout=True)
-    N_line = np.asarray(N_line, dtype=float)
-    ax_a.plot(N_line, sd_eps_line, color="C0", lw=1.6,
-              label=r"Euler residual, $\sigma_\varepsilon/\sqrt{N}$")
-    ax_a.plot(N_line, sd_u_line, color="C2", lw=1.6, label=r"policy, $\sigma_u/\sqrt{N}$")
-    ax_a.plot(lq_curve.N, lq_curve.sd_eps, "o", color="C0", ms=5, mfc="white",
-              label=f"measured (residual), {lq_curve.n_draws:,} draws")
-    ax_a.plot(lq_curve.N, lq_curve.sd_u, "s", color="C2", ms=5, mfc="white",
-              label="measured (policy)")
-    ax_a.set(xscale="log", yscale="log", xlabel="firms $N$", ylabel="standard deviation",
-             title="(a) LQ policy: analytic and measured")
-    # one column each: two-column legends of the two panels collide between them
-    ax_a.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
-
-    markers = ["o", "D", "s", "^"]
-    for k, (label, curve) in enumerate(nonlinear.items()):
-        text = label + (f" (slope {slopes[label]:.2f})" if label in slopes else "")
-        ax_b.plot(curve.N, curve.sd_eps, marker=markers[k % 4], color=f"C{(k + 1) % 7}", lw=1.0,
-                  ms=5, label=text)
-    first = next(iter(nonlinear.values()))
-    ref = first.sd_eps[0] * np.sqrt(first.N[0] / N_line)
-    ax_b.plot(N_line, ref, color="k", lw=0.9, ls=(0, (3, 2)), label=r"$\propto 1/\sqrt{N}$")
-    ax_b.set(xscale="log", yscale="log", xlabel="firms $N$",
-             ylabel="sd of the one-draw residual",
-             title=r"(b) Nonlinear model ($\nu = 1.5$): measured")
-    ax_b.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, fontsize=8)
-    return fig
-
-
-# --- Chapter 7: does the policy use the distribution? ----------------------------------------
-
-__all__ += ["distribution_probe"]
-
-
-def distribution_probe(share, probe, labels=None, q=(2.5, 97.5)):
-    """Chapter 7: how large the dispersion term is, and which fitted policies respond to it.
-
-    Parameters
-    ----------
-    share : array (paths, T + 1)
-        The dispersion term of the price as a fraction of the price,
-        :func:`symdp.studies.distribution.dispersion_share`, along equilibrium paths.
-    probe : pandas.DataFrame
-        :func:`symdp.studies.distribution.probe`'s rows; the normal industries (one per sd) are drawn.
-    labels : mapping policy name -> str, optional
-        Legend labels (default: the name).
-    q : (float, float)
-        Percentiles of the band in panel (a).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        (a) the dispersion share by date (mean and band, percent); (b) each policy's investment
-        at industries of one mean against their sd; (c) the magnitude of its fresh-draw Euler
-        residual there (log scale).
-    """
-    import matplotlib.pyplot as plt
-
-    labels = dict(labels or {})
-    s = 100.0 * np.atleast_2d(np.asarray(share, dtype=float))
-    t = np.arange(s.shape[1])
-    fig, (ax_s, ax_u, ax_r) = plt.subplots(1, 3, figsize=(12.0, 3.5), constrained_layout=True)
-    lo, hi = np.percentile(s, q, axis=0)
-    ax_s.fill_between(t, lo, hi, color="C0", alpha=0.22, lw=0)
-    ax_s.plot(t, s.mean(0), color="C0", lw=1.7)
-    ax_s.set(xlabel="period $t$", ylabel="dispersion term / price (%)",
-             title="(a) Along equilibrium paths", ylim=(0, None))
-    normal = probe[probe["shape"] == "normal"]
-    for k, (name, sub) in enumerate(normal.groupby("policy", sort=False)):
-        sub = sub.sort_values("sd")
-        color = f"C{(k + 1) % 7}"
-        ax_u.plot(sub["sd"], sub["u"], "o-", color=color, lw=1.5, label=labels.get(name, name))
-        ax_r.semilogy(sub["sd"], np.abs(sub["residual"]).clip(lower=1e-12), "o-", color=color,
-                      lw=1.5)
-    ax_u.set(xlabel="cross-sectional sd of capital", ylabel=r"investment $u(X)$",
-             title="(b) Same mean, other dispersion")
-    ax_u.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2), useOffset=False)
-    ax_r.set(xlabel="cross-sectional sd of capital", ylabel=r"$|\varepsilon(X)|$, fresh draws",
-             title="(c) Euler residual there")
-    ax_u.legend(loc="best")
     return fig
