@@ -102,10 +102,7 @@ def one_draw_residuals(params: ModelParams, policy: Policy, X: torch.Tensor, W: 
     -------
     ndarray (n_draws,), float64.
     """
-    _check_shapes(params, X, W)
-    z, w = gauss_hermite(quadrature_nodes)
-    kw = {"dtype": X.dtype, "device": X.device}
-    nodes, weights = torch.tensor(z, **kw), torch.tensor(w, **kw)
+    kw, nodes, weights = _quadrature(params, X, W, quadrature_nodes)
     out = []
     for Wc in W.split(_rows(params.N, quadrature_nodes)):
         Xc = X.expand(Wc.shape[0], params.N)  # one row per draw: each row its own W_hat
@@ -138,10 +135,7 @@ def residual_gradient_norm(params: ModelParams, policy: Policy, X: torch.Tensor,
     policy). An expected gradient bounded in N (:math:`\\le C/N`) makes it fall like
     :math:`1/\\sqrt N`.
     """
-    _check_shapes(params, X, W)
-    z, w = gauss_hermite(quadrature_nodes)
-    kw = {"dtype": X.dtype, "device": X.device}
-    nodes, weights = torch.tensor(z, **kw), torch.tensor(w, **kw)
+    kw, nodes, weights = _quadrature(params, X, W, quadrature_nodes)
     total = 0.0
     for Wc in W.split(_rows(params.N, quadrature_nodes)):
         Wc = Wc.to(**kw).clone().requires_grad_(True)
@@ -149,6 +143,14 @@ def residual_gradient_norm(params: ModelParams, policy: Policy, X: torch.Tensor,
         (grad,) = torch.autograd.grad(r.sum(), Wc)  # row d depends on W_d only
         total += float(grad.double().pow(2).sum())
     return math.sqrt(total / W.shape[0])
+
+
+def _quadrature(params: ModelParams, X: torch.Tensor, W: torch.Tensor, n: int):
+    """Checked shapes, then X's dtype and device and the Gauss-Hermite nodes and weights on them."""
+    _check_shapes(params, X, W)
+    z, w = gauss_hermite(n)
+    kw = {"dtype": X.dtype, "device": X.device}
+    return kw, torch.tensor(z, **kw), torch.tensor(w, **kw)
 
 
 def _check_shapes(params: ModelParams, X: torch.Tensor, W: torch.Tensor) -> None:

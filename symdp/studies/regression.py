@@ -33,6 +33,7 @@ from torch import nn
 
 from .._checks import integer
 from ..networks import DeepSetPolicy, MLPPolicy, ReLUPhi, count_parameters
+from ..solver import DTYPES
 
 if TYPE_CHECKING:  # pandas is an optional dependency (the ``sweep`` extra)
     import pandas as pd
@@ -56,7 +57,6 @@ __all__ = [
 TABLE1_N = (2, 4, 8, 16, 32, 64, 128)
 TABLE1_L = (1, 2, 3, 4, 5, 20)
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 
@@ -162,8 +162,8 @@ class RegressionConfig:
             integer(name, getattr(self, name), low)
         if not isinstance(self.standardize, bool):
             raise ValueError(f"standardize must be True or False, got {self.standardize!r}")
-        if self.dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {tuple(_DTYPES)}, got {self.dtype!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {self.dtype!r}")
         if self.threads is not None:
             integer("threads", self.threads, 1)
 
@@ -250,7 +250,7 @@ def make_regressor(N: int, L: int | None, config: RegressionConfig = RegressionC
             phi = ReLUPhi(L, width=config.phi_width, depth=config.phi_depth, hidden_bias=True)
             net = DeepSetPolicy(phi, width=config.rho_width, depth=config.rho_depth,
                                 own_state=False, hidden_bias=True, zero_last=False)
-    return net.to(_DTYPES[config.dtype])
+    return net.to(DTYPES[config.dtype])
 
 
 class Standardized(nn.Module):
