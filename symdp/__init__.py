@@ -10,7 +10,6 @@ from .evaluation import Evaluation, StationarityCheck, evaluate
 from .lq import LinearPolicyCoefficients, lq_roots, lq_solution, riccati_equilibrium
 from .networks import ArchitectureConfig, DeepSetPolicy, count_parameters, make_policy
 from .params import ModelParams
-from .studies.regression import RegressionConfig, fit_regression, regression_table
 from .solver import SolveResult, SolverConfig, solve
 
 __version__ = "0.1.0"
@@ -21,21 +20,18 @@ __all__ = [
     "Evaluation",
     "LinearPolicyCoefficients",
     "ModelParams",
-    "RegressionConfig",
     "SolveResult",
     "SolverConfig",
     "StationarityCheck",
     "count_parameters",
     "euler_residual",
     "evaluate",
-    "fit_regression",
     "gauss_hermite",
     "lq_roots",
     "lq_solution",
     "make_policy",
     "monte_carlo_residual",
     "price",
-    "regression_table",
     "riccati_equilibrium",
     "simulate",
     "solve",
