@@ -1,8 +1,14 @@
 """symdp: exploiting symmetry in high-dimensional dynamic programming.
 
-The N-firm investment model (:mod:`symdp.params`, :mod:`symdp.economics`), its linear-quadratic
-benchmark (:mod:`symdp.lq`), deep-sets policies (:mod:`symdp.networks`), the Euler-residual solver
-(:mod:`symdp.solver`) and the checks of a solution (:mod:`symdp.evaluation`).
+This top level is the science, and its public face below: the N-firm investment model
+(:mod:`symdp.params`, :mod:`symdp.economics`), its linear-quadratic benchmark (:mod:`symdp.lq`),
+deep-sets policies (:mod:`symdp.networks`), the Euler-residual solver (:mod:`symdp.solver`) and
+the checks of a solution (:mod:`symdp.evaluation`). It imports with torch and numpy alone.
+
+Above it, each importing only what lies below: :mod:`symdp.studies` (what the book's chapters
+compute beyond one solve), :mod:`symdp.runs` (many runs at once: the sweep engine, the worker
+tasks, the named experiments), and :mod:`symdp.book` (the book's kit: chapter helpers, figures,
+the build, the notebook regression) and :mod:`symdp.cli` (the ``symdp`` command).
 """
 
 from .economics import euler_residual, gauss_hermite, monte_carlo_residual, price, simulate
