@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import nn
@@ -225,49 +226,137 @@ def solve(
         subsample of the test states (:func:`symdp.evaluation.evaluate`); its time counts in
         ``test_seconds``. Not part of :class:`SolverConfig`, so the sweeps' keys of runs that do
         not ask for it stay as they were.
+
+    Notes
+    -----
+    The method's steps (the module's docstring), one function each: pick the grid
+    (:func:`_pick_grid`), choose the family (:func:`seeded_policy`), fit (:func:`_fit`) and
+    verify (:func:`_verify`); :func:`_pack` puts the result together. ``fit_seconds`` runs from
+    before the policy is built to the end of the fit, ``test_seconds`` over the test paths only.
+    """
+    kw = tensor_kw(config)
+    started = time.perf_counter()
+    policy = seeded_policy(params, arch, config, **kw)
+    grid = _pick_grid(params, config, **kw)
+    fit = _fit(params, policy, grid, config, started, progress)
+    verification = _verify(params, policy, fit, config, fresh)
+    return _pack(params, config, policy, fit, verification)
+
+
+def tensor_kw(config: SolverConfig) -> dict:
+    """Apply ``config.threads`` and return the run's tensor keywords (``device``, ``dtype``).
+
+    A CUDA device that is absent fails here, before any work, rather than at the first tensor.
     """
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False")
-    dtype = DTYPES[config.dtype]
-    kw = {"device": device, "dtype": dtype}
-    # Elements per chunk when evaluating many points: bounded memory on a laptop, big kernels on GPU
-    chunk = 1 << 22 if device.type == "cpu" else 1 << 26
+    return {"device": device, "dtype": DTYPES[config.dtype]}
 
-    t_start = time.perf_counter()
-    torch.manual_seed(config.seed)  # network initialisation uses the global generator
+
+def seeded_policy(params: ModelParams, arch: ArchitectureConfig | str | nn.Module,
+                  config: SolverConfig, **kw) -> nn.Module:
+    """The network to fit, its weights drawn from torch's global generator, seeded first.
+
+    A ready module is taken as given (a warm start); the seed is set all the same, so what runs
+    after draws the same numbers either way.
+    """
+    torch.manual_seed(config.seed)
     policy = arch if isinstance(arch, nn.Module) else make_policy(arch, N=params.N)
-    policy = policy.to(**kw)
-    gen = torch.Generator(device=device).manual_seed(config.seed)
-    batch_gen = torch.Generator().manual_seed(config.seed + 1)
+    return policy.to(**kw)
 
+
+@dataclass(frozen=True)
+class Draws:
+    """What every grid and every residual of one run shares.
+
+    One generator, ``gen``, seeded with the run's seed, draws the initial state ``X0``, then
+    ``W_hat``, the one draw of the N idiosyncratic shocks that every expectation uses, then the
+    grid's paths; a grid redrawn later continues its stream. ``nodes`` and ``weights``:
+    Gauss-Hermite quadrature of the aggregate shock.
+    """
+
+    X0: torch.Tensor
+    W_hat: torch.Tensor
+    nodes: torch.Tensor
+    weights: torch.Tensor
+    gen: torch.Generator
+
+    @property
+    def chunk(self) -> int:
+        """Elements per chunk when evaluating many points: bounded memory on a laptop, big
+        kernels on a GPU."""
+        return 1 << 22 if self.X0.device.type == "cpu" else 1 << 26
+
+    def mse(self, params: ModelParams, policy: nn.Module, states: torch.Tensor) -> float:
+        """Mean squared Euler residual of ``policy`` at ``states`` (inf where not finite)."""
+        return _finite_or_inf(residual_mse(params, policy, states, self.W_hat, self.nodes,
+                                           self.weights, self.chunk))
+
+
+def first_draws(params: ModelParams, config: SolverConfig, **kw) -> Draws:
+    """The quadrature, then ``X0`` and ``W_hat`` from a generator on the device seeded by
+    ``config.seed`` (:class:`Draws`)."""
+    gen = torch.Generator(device=kw["device"]).manual_seed(config.seed)
     z, w = gauss_hermite(config.quadrature_nodes)
-    nodes, weights = torch.tensor(z, **kw), torch.tensor(w, **kw)
     X0 = initial_state(params, gen, **kw)
     W_hat = idiosyncratic_draw(params.N, gen, config.standardize_draw, **kw)
-    grid_policy = lq_path_policy(params).to(**kw)
-    train = simulate(params, grid_policy, X0, config.train_trajectories, config.T, gen)
-    val = simulate(params, grid_policy, X0, config.val_trajectories, config.T, gen)
-    train, val = train.reshape(-1, params.N), val.reshape(-1, params.N)
-    if config.train_points is not None:  # a deliberately tiny grid (the implicit-bias study)
-        # Spread over dates of the first path: every path starts at the same X0.
-        span = min(train.shape[0], config.T + 1) - 1
-        keep = torch.linspace(0, span, config.train_points).round().long()
-        if config.train_points > config.T + 1:
-            keep = torch.linspace(0, train.shape[0] - 1, config.train_points).round().long()
-        train = train[keep.to(device)]
+    return Draws(X0, W_hat, torch.tensor(z, **kw), torch.tensor(w, **kw), gen)
 
-    # foreach: one fused kernel per parameter group instead of a loop (CPU default is off)
-    opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)
-    n_train = train.shape[0]
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    check_every = max(1, steps_per_epoch // config.checks_per_epoch)
-    history: list[dict] = []
-    status, steps, val_mse, running = "max_epochs", 0, math.inf, []
-    bar = _progress_bar(config, progress)
 
+@dataclass(frozen=True)
+class Grid:
+    """The states a fit trains and validates on, each ``(points, N)``, and their draws."""
+
+    draws: Draws
+    train: torch.Tensor
+    val: torch.Tensor
+
+
+def _pick_grid(params: ModelParams, config: SolverConfig, **kw) -> Grid:
+    """The first grid: paths simulated from ``X0`` under the LQ policy of the nu = 1 model.
+
+    With ``config.train_points`` the training states are thinned to that many (chapter 8's tiny
+    grids), evenly spread over the dates of the first path, or over all paths when there are
+    more points than dates: every path starts at the same ``X0``, so a spread over paths would
+    repeat it.
+    """
+    draws = first_draws(params, config, **kw)
+    train, val = _paths(params, lq_path_policy(params).to(**kw), draws, config)
+    if config.train_points is not None:
+        last = config.T if config.train_points <= config.T + 1 else train.shape[0] - 1
+        keep = torch.linspace(0, last, config.train_points).round().long()
+        train = train[keep.to(kw["device"])]
+    return Grid(draws, train, val)
+
+
+def _paths(params: ModelParams, policy: nn.Module, draws: Draws,
+           config: SolverConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training, then validation states, simulated under ``policy`` with ``draws.gen``."""
+    train = simulate(params, policy, draws.X0, config.train_trajectories, config.T, draws.gen)
+    val = simulate(params, policy, draws.X0, config.val_trajectories, config.T, draws.gen)
+    return train.reshape(-1, params.N), val.reshape(-1, params.N)
+
+
+def _redrawn(params: ModelParams, policy: nn.Module, grid: Grid,
+             config: SolverConfig) -> Grid | None:
+    """``grid`` with its paths drawn again under ``policy`` (None if any state is not finite)."""
+    train, val = _paths(params, policy, grid.draws, config)
+    if not (torch.isfinite(train).all() and torch.isfinite(val).all()):
+        return None
+    return replace(grid, train=train, val=val)
+
+
+def training_step(params: ModelParams, policy: nn.Module, draws: Draws,
+                  config: SolverConfig) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The solver's Adam step, as a function of the minibatch; it returns the loss before the step.
+
+    The loss is the mean squared Euler residual. With ``config.gradient == "semi"`` tomorrow's
+    policy u(X') is evaluated at the current weights but detached, so each step moves u(X) towards
+    the right-hand side (time iteration); with ``"full"`` the gradient flows through both.
+    """
     frozen = None
     if config.gradient == "semi":
         from torch.func import functional_call
@@ -276,98 +365,209 @@ def solve(
             p = {k: v.detach() for k, v in policy.named_parameters()}
             return functional_call(policy, p, (Xn,))
 
-    def loss_on(Xb: torch.Tensor) -> torch.Tensor:
-        r = euler_residual(params, policy, Xb, W_hat, nodes, weights, policy_next=frozen)
-        return r.pow(2).mean()
+    # foreach: one fused kernel per parameter group instead of a loop (CPU default is off)
+    opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)
 
+    def step(X: torch.Tensor) -> torch.Tensor:
+        r = euler_residual(params, policy, X, draws.W_hat, draws.nodes, draws.weights,
+                           policy_next=frozen)
+        loss = r.pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return step
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What :func:`_fit` hands on: the final grid, the history and why the fit stopped."""
+
+    grid: Grid  # after any redraws
+    history: list[dict]
+    status: str  # "converged", "max_epochs", "max_seconds" or "diverged"
+    steps: int
+    epochs: float
+    val_mse: float  # at the last check; NaN where it skipped validation
+    redraws: int
+    seconds: float  # from the run's start to the end of the fit
+
+
+@dataclass
+class _Checks:
+    """The fit's bookkeeping between checks (mutable): when a check falls due, and its rows.
+
+    Checks come every ``every`` steps and at each multiple of ``per_epoch``, counted in steps
+    since the start: a redraw starts a new epoch mid-count, and the running losses carry over.
+    """
+
+    per_epoch: int
+    every: int
+    started: float
+    bar: object | None = None
+    steps: int = 0
+    losses: list[torch.Tensor] = field(default_factory=list)  # since the last check
+    history: list[dict] = field(default_factory=list)
+    val_mse: float = math.inf
+
+    def count(self, loss: torch.Tensor) -> bool:
+        """Count one step and its loss; True when a check falls due."""
+        self.steps += 1
+        self.losses.append(loss)
+        return not (self.steps % self.every and self.steps % self.per_epoch)
+
+    def running_loss(self) -> float:
+        """The mean minibatch loss since the last check; the next check counts afresh."""
+        loss, self.losses = float(torch.stack(self.losses).mean()), []
+        return loss
+
+    def record(self, train_loss: float, val_mse: float, tolerance: float) -> float:
+        """Append the check's history row (and update the bar); the seconds since the start."""
+        self.val_mse = val_mse
+        elapsed = time.perf_counter() - self.started
+        self.history.append({"step": self.steps, "epoch": self.steps / self.per_epoch,
+                             "train_loss": train_loss, "val_mse": val_mse, "seconds": elapsed})
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(train=f"{train_loss:.2e}", val=f"{val_mse:.2e}",
+                                 tol=f"{tolerance:.0e}")
+        return elapsed
+
+
+def _fit(params: ModelParams, policy: nn.Module, grid: Grid, config: SolverConfig,
+         started: float, progress: bool = False) -> Fit:
+    """Adam on minibatches of ``grid.train`` until a check stops it or the epochs run out.
+
+    For nu != 1 on a grid not thinned by ``train_points`` (a redraw would not thin it), each time
+    the validation MSE meets the tolerance the grid is redrawn under the fitted policy, up to
+    ``config.grid_redraws`` times: the fit has converged if the policy meets the tolerance on the
+    new grid too, and otherwise goes on, a new epoch on the new grid. ``started`` is the clock
+    the history's seconds and ``config.max_seconds`` count from.
+    """
+    step = training_step(params, policy, grid.draws, config)
+    batch_gen = torch.Generator().manual_seed(config.seed + 1)  # the minibatch permutations
+    per_epoch = math.ceil(grid.train.shape[0] / config.batch_size)  # a redraw keeps the size
+    checks = _Checks(per_epoch, max(1, per_epoch // config.checks_per_epoch), started,
+                     _progress_bar(config, progress))
     # At nu = 1 the first grid is drawn under the exact equilibrium policy: nothing to redraw.
-    redraws_left = config.grid_redraws if (params.nu != 1.0 and config.train_points is None) else 0
-    redraws = 0
-    done = False
-    for epoch in range(config.max_epochs):
-        regridded = False
-        order = torch.randperm(n_train, generator=batch_gen).to(device)
-        for idx in order.split(config.batch_size):
-            loss = loss_on(train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            steps += 1
-            running.append(loss.detach())
-            if steps % check_every and steps % steps_per_epoch:
-                continue
-            train_loss = float(torch.stack(running).mean())
-            running = []
-            # The validation pass costs as much as a quarter epoch of training; skip it while the
-            # running training loss (same distribution of points) is far above the tolerance.
-            if math.isfinite(train_loss) and train_loss > VAL_GATE * config.val_tolerance:
-                val_mse = math.nan
+    # A thinned grid (chapter 8) is kept as picked.
+    redraws_allowed = config.grid_redraws if params.nu != 1.0 and config.train_points is None else 0
+    status, redraws = "max_epochs", 0
+    for _ in range(config.max_epochs):
+        verdict = _epoch(params, policy, step, grid, config, checks, batch_gen,
+                         can_redraw=redraws < redraws_allowed)
+        if verdict == "redraw":
+            new = _redrawn(params, policy, grid, config)
+            if new is None:  # the fitted policy's paths are not finite: keep the grid
+                verdict = "converged"
             else:
-                val_mse = _finite_or_inf(
-                    residual_mse(params, policy, val, W_hat, nodes, weights, chunk))
-            elapsed = time.perf_counter() - t_start
-            history.append({"step": steps, "epoch": steps / steps_per_epoch,
-                            "train_loss": train_loss, "val_mse": val_mse, "seconds": elapsed})
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(train=f"{train_loss:.2e}", val=f"{val_mse:.2e}",
-                                tol=f"{config.val_tolerance:.0e}")
-            if math.isinf(val_mse) or not math.isfinite(train_loss):
-                status, done = "diverged", True
-            elif val_mse <= config.val_tolerance and redraws_left:
-                redraws_left -= 1
-                grids = _redraw(params, policy, X0, config, gen)
-                if grids is None:  # the fitted policy's paths are not finite: keep the grid
-                    status, done = "converged", True
-                else:
-                    train, val = grids
-                    redraws += 1
-                    val_mse = _finite_or_inf(
-                        residual_mse(params, policy, val, W_hat, nodes, weights, chunk))
-                    history[-1]["redraw"] = redraws
-                    history[-1]["val_mse_new_grid"] = val_mse
-                    if val_mse <= config.val_tolerance:
-                        status, done = "converged", True
-                    regridded = True  # a new epoch starts on the new grid
-            elif val_mse <= config.val_tolerance:
-                status, done = "converged", True
-            elif elapsed > config.max_seconds:
-                status, done = "max_seconds", True
-            if done or regridded:
-                break
-        if done:
+                grid, redraws = new, redraws + 1
+                checks.val_mse = grid.draws.mse(params, policy, grid.val)
+                checks.history[-1].update(redraw=redraws, val_mse_new_grid=checks.val_mse)
+                verdict = "converged" if checks.val_mse <= config.val_tolerance else None
+        if verdict is not None:
+            status = verdict
             break
-    if bar is not None:
-        bar.close()
-    fit_seconds = time.perf_counter() - t_start
+    if checks.bar is not None:
+        checks.bar.close()
+    return Fit(grid, checks.history, status, checks.steps, checks.steps / per_epoch,
+               checks.val_mse, redraws, time.perf_counter() - started)
 
+
+def _epoch(params: ModelParams, policy: nn.Module, step: Callable, grid: Grid,
+           config: SolverConfig, checks: _Checks, batch_gen: torch.Generator,
+           can_redraw: bool) -> str | None:
+    """One shuffled pass over ``grid.train``, checking when due.
+
+    Returns the first verdict of :func:`_verdict` that ends the pass (a status or ``"redraw"``),
+    or None when the pass runs to its end.
+    """
+    order = torch.randperm(grid.train.shape[0], generator=batch_gen).to(grid.train.device)
+    for idx in order.split(config.batch_size):
+        if not checks.count(step(grid.train[idx])):
+            continue
+        train_loss = checks.running_loss()
+        val_mse = _validation_mse(params, policy, grid, train_loss, config.val_tolerance)
+        elapsed = checks.record(train_loss, val_mse, config.val_tolerance)
+        verdict = _verdict(train_loss, val_mse, elapsed, config, can_redraw)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+def _validation_mse(params: ModelParams, policy: nn.Module, grid: Grid, train_loss: float,
+                    tolerance: float) -> float:
+    """The validation MSE at a check, or NaN where it is skipped.
+
+    The validation pass costs as much as a quarter epoch of training; it is skipped while the
+    running training loss (same distribution of points) is above ``VAL_GATE`` times the
+    tolerance, as it then cannot be met.
+    """
+    if math.isfinite(train_loss) and train_loss > VAL_GATE * tolerance:
+        return math.nan
+    return grid.draws.mse(params, policy, grid.val)
+
+
+def _verdict(train_loss: float, val_mse: float, elapsed: float, config: SolverConfig,
+             can_redraw: bool) -> str | None:
+    """What a check decides: a final status, ``"redraw"`` the grid, or None to go on.
+
+    Divergence first (a non-finite training loss, or a validation residual that overflowed);
+    then the tolerance, which a skipped (NaN) validation never meets; the time cap last, so a
+    fit that meets the tolerance late still counts as converged.
+    """
+    if math.isinf(val_mse) or not math.isfinite(train_loss):
+        return "diverged"
+    if val_mse <= config.val_tolerance:
+        return "redraw" if can_redraw else "converged"
+    if elapsed > config.max_seconds:
+        return "max_seconds"
+    return None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :func:`_verify` measures of the fitted policy."""
+
+    train_mse: float  # on the final training states
+    val_mse: float  # on the final validation states
+    evaluation: Evaluation  # on fresh test paths
+    seconds: float  # of the test (:func:`symdp.evaluation.evaluate`) alone
+
+
+def _verify(params: ModelParams, policy: nn.Module, fit: Fit, config: SolverConfig,
+            fresh: FreshDraws | None = None) -> Verification:
+    """Residuals of the fitted policy on its final grid, then along fresh test paths.
+
+    The test paths come from their own generator, seeded ``config.seed + 10_000``, so they do
+    not depend on how many draws the fit took.
+    """
     policy.eval()
+    draws = fit.grid.draws
+    val_mse = fit.val_mse
     if math.isnan(val_mse):  # the last check skipped validation: measure it for the result
-        val_mse = _finite_or_inf(residual_mse(params, policy, val, W_hat, nodes, weights, chunk))
-    train_mse = _finite_or_inf(residual_mse(params, policy, train, W_hat, nodes, weights, chunk))
+        val_mse = draws.mse(params, policy, fit.grid.val)
+    train_mse = draws.mse(params, policy, fit.grid.train)
     t_test = time.perf_counter()
-    test_gen = torch.Generator(device=device).manual_seed(config.seed + 10_000)
-    evaluation = evaluate(params, policy, X0, W_hat, nodes, weights, config.test_trajectories,
-                          config.T, test_gen, config.stationarity, chunk, fresh)
-    test_seconds = time.perf_counter() - t_test
+    test_gen = torch.Generator(device=torch.device(config.device)).manual_seed(config.seed + 10_000)
+    evaluation = evaluate(params, policy, draws.X0, draws.W_hat, draws.nodes, draws.weights,
+                          config.test_trajectories, config.T, test_gen, config.stationarity,
+                          draws.chunk, fresh)
+    return Verification(train_mse, val_mse, evaluation, time.perf_counter() - t_test)
+
+
+def _pack(params: ModelParams, config: SolverConfig, policy: nn.Module, fit: Fit,
+          verification: Verification) -> SolveResult:
+    """The :class:`SolveResult` of the steps before."""
     return SolveResult(
-        params=params, config=config, policy=policy, history=history, fit_seconds=fit_seconds,
-        test_seconds=test_seconds, epochs=steps / steps_per_epoch, steps=steps,
-        converged=status == "converged", status=status, train_mse=train_mse, val_mse=val_mse,
-        evaluation=evaluation, X0=X0, W_hat=W_hat, train_states=train, val_states=val,
-        redraws=redraws,
+        params=params, config=config, policy=policy, history=fit.history,
+        fit_seconds=fit.seconds, test_seconds=verification.seconds, epochs=fit.epochs,
+        steps=fit.steps, converged=fit.status == "converged", status=fit.status,
+        train_mse=verification.train_mse, val_mse=verification.val_mse,
+        evaluation=verification.evaluation, X0=fit.grid.draws.X0, W_hat=fit.grid.draws.W_hat,
+        train_states=fit.grid.train, val_states=fit.grid.val, redraws=fit.redraws,
     )
-
-
-@torch.no_grad()
-def _redraw(params: ModelParams, policy: nn.Module, X0: torch.Tensor, config: SolverConfig,
-            gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Training and validation states simulated under ``policy`` (None if any is not finite)."""
-    train = simulate(params, policy, X0, config.train_trajectories, config.T, gen)
-    val = simulate(params, policy, X0, config.val_trajectories, config.T, gen)
-    if not (torch.isfinite(train).all() and torch.isfinite(val).all()):
-        return None
-    return train.reshape(-1, params.N), val.reshape(-1, params.N)
 
 
 def _progress_bar(config: SolverConfig, enabled: bool):

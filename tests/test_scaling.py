@@ -3,11 +3,14 @@
 import math
 
 import pytest
+import torch
 
 from symdp import ModelParams
+from symdp.economics import simulate
 from symdp.networks import ArchitectureConfig
 from symdp.studies.scaling import StepTiming, step_seconds
-from symdp.solver import SolverConfig
+from symdp.solver import (SolverConfig, first_draws, lq_path_policy, seeded_policy, tensor_kw,
+                          training_step)
 
 SMALL = SolverConfig(train_trajectories=2, T=15, batch_size=4, threads=1)
 
@@ -81,3 +84,16 @@ def test_figure_3_draws_the_per_firm_line_and_puts_the_mse_power_in_the_label():
     # the plotted medians are in units of 1e-7
     assert max(max(line.get_ydata()) for line in ax_m.lines) == pytest.approx(1.5)
     plt.close(fig)
+
+
+def test_the_timed_steps_are_the_solvers_steps_on_a_path_from_its_first_draws():
+    params = ModelParams(N=8)
+    timing = step_seconds(params, "relu", SMALL, steps=2, warmup=1)
+    kw = tensor_kw(SMALL)
+    policy = seeded_policy(params, "relu", SMALL, **kw)
+    draws = first_draws(params, SMALL, **kw)
+    path = simulate(params, lq_path_policy(params), draws.X0, 1, SMALL.T, draws.gen)[0]
+    assert torch.equal(timing.states, path[[0, 5, 10, 15]])  # 4 dates from 0 to T = 15
+    step = training_step(params, policy, draws, SMALL)
+    losses = [float(step(timing.states)) for _ in range(3)]
+    assert tuple(losses[1:]) == timing.losses  # after one untimed step

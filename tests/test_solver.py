@@ -1,13 +1,16 @@
 import math
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from symdp import ModelParams, SolverConfig, evaluate, gauss_hermite, lq_solution, solve
+from symdp import ModelParams, SolverConfig, evaluate, gauss_hermite, lq_solution, solve, solver
 from symdp.economics import idiosyncratic_draw, initial_state, simulate
 from symdp.evaluation import fitted_linear_policy
 from symdp.networks import LinearPolicy
+from symdp.solver import Draws, Fit, Grid, first_draws, tensor_kw, training_step
 
 FAST = dict(test_trajectories=32, threads=1)
 
@@ -175,3 +178,209 @@ def test_progress_bar_reports_on_stderr_only_when_asked(capsys):
     solve(ModelParams(N=16), "identity", cfg, progress=True)
     err = capsys.readouterr().err
     assert "fit" in err and "tol" in err
+
+
+# The steps of solve(), one at a time.
+
+TINY = SolverConfig(train_trajectories=2, val_trajectories=2, T=7, batch_size=4,
+                    test_trajectories=4, max_epochs=3, threads=1)
+KW = {"device": torch.device("cpu"), "dtype": torch.float32}
+
+
+def test_the_grid_step_draws_x0_the_draw_and_paths_from_one_generator():
+    p = ModelParams(N=8)
+    grid = solver._pick_grid(p, TINY, **KW)
+    gen = torch.Generator().manual_seed(TINY.seed)
+    X0 = initial_state(p, gen, **KW)
+    W = idiosyncratic_draw(p.N, gen, True, **KW)
+    lq = solver.lq_path_policy(p).float()
+    train = simulate(p, lq, X0, 2, 7, gen).reshape(-1, 8)
+    val = simulate(p, lq, X0, 2, 7, gen).reshape(-1, 8)
+    assert torch.equal(grid.draws.X0, X0) and torch.equal(grid.draws.W_hat, W)
+    assert torch.equal(grid.train, train) and torch.equal(grid.val, val)
+    # the generator goes on where the grid left it (a redraw continues the stream)
+    assert torch.equal(grid.draws.gen.get_state(), gen.get_state())
+    z, w = gauss_hermite(TINY.quadrature_nodes)
+    assert torch.equal(grid.draws.nodes, torch.tensor(z, **KW))
+    assert torch.equal(grid.draws.weights, torch.tensor(w, **KW))
+
+
+def test_the_grid_step_thins_the_training_states_over_the_first_path_then_over_all():
+    p = ModelParams(N=8)
+    full = solver._pick_grid(p, TINY, **KW)
+    few = solver._pick_grid(p, replace(TINY, train_points=3), **KW)
+    assert torch.equal(few.train, full.train[[0, 4, 7]])  # dates 0, 3.5 -> 4 and T of path 0
+    many = solver._pick_grid(p, replace(TINY, train_points=10), **KW)
+    keep = torch.linspace(0, 15, 10).round().long()
+    assert torch.equal(many.train, full.train[keep]) and keep.max() > 7  # into the second path
+    assert torch.equal(few.val, full.val) and torch.equal(few.draws.X0, full.draws.X0)
+
+
+def test_a_redrawn_grid_keeps_the_draws_and_continues_the_generator():
+    p = ModelParams(N=8, nu=1.5)
+    grid = solver._pick_grid(p, TINY, **KW)
+    policy = LinearPolicy(*lq_solution(ModelParams(N=8)).to_dict().values()).float()
+    state = grid.draws.gen.get_state()
+    new = solver._redrawn(p, policy, grid, TINY)
+    gen = torch.Generator().manual_seed(0)
+    gen.set_state(state)
+    assert torch.equal(new.train, simulate(p, policy, grid.draws.X0, 2, 7, gen).reshape(-1, 8))
+    assert new.draws is grid.draws and new.train.shape == grid.train.shape
+
+    class Explodes(torch.nn.Module):
+        def forward(self, X):
+            return torch.full(X.shape[:-1], math.inf)
+
+    assert solver._redrawn(p, Explodes(), grid, TINY) is None
+
+
+def test_the_training_step_is_one_adam_step_on_the_mean_squared_residual():
+    p = ModelParams(N=8)
+    grid = solver._pick_grid(p, TINY, **KW)
+    X = grid.train[:4]
+    grads = {}
+    for gradient in ("semi", "full"):
+        cfg = replace(TINY, gradient=gradient, lr=1e-2)
+        a = LinearPolicy(0.1, 0.0, trainable=True).float()
+        b = LinearPolicy(0.1, 0.0, trainable=True).float()
+        loss = training_step(p, a, grid.draws, cfg)(X)
+        # by hand: full gradient through u(X'), or u(X') held at the current weights
+        fixed = LinearPolicy(0.1, 0.0).float() if gradient == "semi" else None
+        r = solver.euler_residual(p, b, X, grid.draws.W_hat, grid.draws.nodes,
+                                  grid.draws.weights, policy_next=fixed)
+        expected = r.pow(2).mean()
+        opt = torch.optim.Adam(b.parameters(), lr=1e-2)
+        opt.zero_grad()
+        expected.backward()
+        opt.step()
+        assert float(loss) == pytest.approx(float(expected.detach()), rel=1e-6)
+        assert not loss.requires_grad
+        for pa, pb in zip(a.parameters(), b.parameters()):
+            torch.testing.assert_close(pa.grad, pb.grad)  # the step leaves its gradient
+            torch.testing.assert_close(pa, pb)
+        grads[gradient] = a.H1.grad
+    assert not torch.allclose(grads["semi"], grads["full"])
+
+
+@pytest.mark.parametrize("train_loss, val_mse, elapsed, can_redraw, expected", [
+    (1e-3, math.nan, 0.0, False, None),  # validation skipped: go on
+    (1e-3, 1e-3, 0.0, False, None),
+    (math.nan, math.nan, 0.0, False, "diverged"),
+    (1e-7, math.inf, 0.0, True, "diverged"),
+    (1e-7, 1e-7, 0.0, False, "converged"),
+    (1e-7, 1e-7, 0.0, True, "redraw"),
+    (1e-7, 1e-7, 99.0, False, "converged"),  # met the tolerance: the time cap does not matter
+    (1e-3, math.nan, 99.0, True, "max_seconds"),
+])
+def test_a_check_decides_divergence_then_the_tolerance_then_the_time_cap(
+        train_loss, val_mse, elapsed, can_redraw, expected):
+    cfg = SolverConfig(val_tolerance=2e-7, max_seconds=10.0)
+    assert solver._verdict(train_loss, val_mse, elapsed, cfg, can_redraw) == expected
+
+
+def test_validation_is_skipped_while_the_training_loss_is_far_above_the_tolerance():
+    p = ModelParams(N=8)
+    grid = solver._pick_grid(p, TINY, **KW)
+    policy = LinearPolicy(0.0, 0.0).float()
+    measured = grid.draws.mse(p, policy, grid.val)
+    tol = 1e-4
+    assert math.isnan(solver._validation_mse(p, policy, grid, 1.01 * solver.VAL_GATE * tol, tol))
+    assert solver._validation_mse(p, policy, grid, solver.VAL_GATE * tol, tol) == measured
+    assert solver._validation_mse(p, policy, grid, math.inf, tol) == measured  # a blow-up
+
+
+def test_checks_fall_every_few_steps_and_at_every_epochs_end():
+    checks = solver._Checks(per_epoch=32, every=10, started=0.0)
+    due, means = [], []
+    for k in range(1, 70):
+        if checks.count(torch.tensor(float(k))):
+            due.append(k)
+            means.append(checks.running_loss())
+    assert due == [10, 20, 30, 32, 40, 50, 60, 64]
+    assert means[:4] == [5.5, 15.5, 25.5, 31.5]  # each the mean since the check before
+    assert checks.running_loss() == 67.0 and checks.losses == []  # steps 65-69
+
+
+def test_the_fit_step_alone_checks_on_its_cadence_and_runs_out_of_epochs():
+    p = ModelParams(N=8)
+    torch.manual_seed(0)
+    policy = solver.make_policy("identity", N=8)
+    cfg = replace(TINY, val_tolerance=1e-12, checks_per_epoch=2)
+    fit = solver._fit(p, policy, solver._pick_grid(p, cfg, **KW), cfg, started=0.0)
+    assert (fit.status, fit.steps, fit.epochs, fit.redraws) == ("max_epochs", 12, 3.0, 0)
+    assert [row["step"] for row in fit.history] == [2, 4, 6, 8, 10, 12]  # 4 steps an epoch
+    assert all(row["seconds"] <= fit.seconds for row in fit.history)
+
+
+def test_the_fit_step_redraws_the_grid_once_the_tolerance_is_met():
+    p = ModelParams(N=8, nu=1.5)
+    torch.manual_seed(0)
+    policy = solver.make_policy("identity", N=8)
+    cfg = replace(TINY, val_tolerance=1.0, grid_redraws=2)  # met at the first check
+    grid = solver._pick_grid(p, cfg, **KW)
+    fit = solver._fit(p, policy, grid, cfg, started=time.perf_counter())
+    assert fit.status == "converged" and fit.redraws == 1 and fit.steps == 1
+    assert fit.history[-1]["redraw"] == 1 and fit.val_mse == fit.history[-1]["val_mse_new_grid"]
+    assert fit.grid.draws is grid.draws and not torch.equal(fit.grid.train, grid.train)
+    assert fit.val_mse == grid.draws.mse(p, policy, fit.grid.val)
+
+
+def test_the_fit_step_keeps_the_grid_where_the_fitted_paths_are_not_finite(monkeypatch):
+    p = ModelParams(N=8, nu=1.5)
+    monkeypatch.setattr(solver, "_redrawn", lambda *args: None)
+    cfg = replace(TINY, val_tolerance=1.0)
+    grid = solver._pick_grid(p, cfg, **KW)
+    fit = solver._fit(p, LinearPolicy(0.1, 0.0, trainable=True).float(), grid, cfg, 0.0)
+    assert fit.status == "converged" and fit.redraws == 0 and fit.grid is grid
+    assert "redraw" not in fit.history[-1]
+
+
+def test_the_verify_step_measures_a_skipped_validation_and_tests_on_fresh_paths():
+    p = ModelParams(N=8)
+    lq = lq_solution(p)
+    policy = LinearPolicy(lq.H0, lq.H1).float()
+    grid = solver._pick_grid(p, TINY, **KW)
+    fit = Fit(grid, [], "max_epochs", 4, 1.0, math.nan, 0, 0.1)
+    out = solver._verify(p, policy, fit, TINY)
+    assert out.val_mse == grid.draws.mse(p, policy, grid.val) < 1e-10
+    assert out.train_mse == grid.draws.mse(p, policy, grid.train)
+    ev = evaluate(p, policy, grid.draws.X0, grid.draws.W_hat, grid.draws.nodes,
+                  grid.draws.weights, 4, 7, torch.Generator().manual_seed(10_000))
+    np.testing.assert_array_equal(out.evaluation.mean_X, ev.mean_X)
+    assert out.evaluation.stationary and out.seconds > 0
+    assert solver._verify(p, policy, replace(fit, val_mse=0.5), TINY).val_mse == 0.5
+
+
+def test_the_pack_step_puts_the_fit_and_its_verification_in_a_result():
+    p = ModelParams(N=8)
+    grid = solver._pick_grid(p, TINY, **KW)
+    policy = LinearPolicy(0.1, 0.0).float()
+    fit = Fit(grid, [{"step": 1}], "max_seconds", 3, 0.75, 1e-3, 0, 2.0)
+    checked = solver._verify(p, policy, fit, TINY)
+    r = solver._pack(p, TINY, policy, fit, checked)
+    assert (r.status, r.converged, r.steps, r.epochs, r.fit_seconds) == ("max_seconds", False, 3,
+                                                                        0.75, 2.0)
+    assert r.test_seconds == checked.seconds and r.evaluation is checked.evaluation
+    assert r.train_states is grid.train and r.val_states is grid.val and r.X0 is grid.draws.X0
+    assert r.val_mse == 1e-3 and r.history == fit.history
+    assert solver._pack(p, TINY, policy, replace(fit, status="converged"), checked).converged
+
+
+def test_solve_is_the_steps_in_turn():
+    p, cfg = ModelParams(N=8, nu=1.5), replace(TINY, val_tolerance=5e-2, max_epochs=6)
+    r = solve(p, "relu", cfg)
+    kw = tensor_kw(cfg)
+    policy = solver.seeded_policy(p, "relu", cfg, **kw)
+    fit = solver._fit(p, policy, solver._pick_grid(p, cfg, **kw), cfg, time.perf_counter())
+    by_hand = solver._pack(p, cfg, policy, fit, solver._verify(p, policy, fit, cfg))
+
+    def drop_seconds(history):
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+    assert drop_seconds(r.history) == drop_seconds(by_hand.history)
+    assert r.scalars() | {"fit_seconds": 0, "test_seconds": 0} == \
+        by_hand.scalars() | {"fit_seconds": 0, "test_seconds": 0}
+    for a, b in zip(r.policy.parameters(), by_hand.policy.parameters()):
+        assert torch.equal(a, b)
+    assert isinstance(r.policy, torch.nn.Module) and isinstance(fit.grid, Grid)
+    assert isinstance(fit.grid.draws, Draws) and first_draws  # the grid's first half, public

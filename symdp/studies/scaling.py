@@ -18,10 +18,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..economics import euler_residual, gauss_hermite, idiosyncratic_draw, initial_state, simulate
-from ..networks import ArchitectureConfig, make_policy
+from ..economics import simulate
+from ..networks import ArchitectureConfig
 from ..params import ModelParams
-from ..solver import DTYPES, SolverConfig, lq_path_policy
+from ..solver import (SolverConfig, first_draws, lq_path_policy, seeded_policy, tensor_kw,
+                      training_step)
 
 __all__ = ["StepTiming", "step_seconds", "loglog_slope", "quantiles_by_n"]
 
@@ -86,39 +87,19 @@ def step_seconds(
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if not (isinstance(warmup, int) and warmup >= 0):
         raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    kw = {"device": torch.device(config.device), "dtype": DTYPES[config.dtype]}
-    torch.manual_seed(config.seed)
-    policy = make_policy(arch, N=params.N).to(**kw)
-    gen = torch.Generator(device=kw["device"]).manual_seed(config.seed)
-    z, w = gauss_hermite(config.quadrature_nodes)
-    nodes, weights = torch.tensor(z, **kw), torch.tensor(w, **kw)
-    X0 = initial_state(params, gen, **kw)
-    W_hat = idiosyncratic_draw(params.N, gen, config.standardize_draw, **kw)
+    kw = tensor_kw(config)
+    policy = seeded_policy(params, arch, config, **kw)
+    draws = first_draws(params, config, **kw)
     # One minibatch of the solver's kind of states: dates of a path under the LQ policy.
-    path = simulate(params, lq_path_policy(params).to(**kw), X0, 1, config.T, gen)[0]
+    path = simulate(params, lq_path_policy(params).to(**kw), draws.X0, 1, config.T, draws.gen)[0]
     batch = path[torch.linspace(0, config.T, config.batch_size).round().long()]
     n_grid = config.train_points or config.train_trajectories * (config.T + 1)
 
-    frozen = None
-    if config.gradient == "semi":  # as the solver: u(X') at the current weights, held fixed
-        from torch.func import functional_call
-
-        def frozen(Xn):
-            p = {k: v.detach() for k, v in policy.named_parameters()}
-            return functional_call(policy, p, (Xn,))
-
-    opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)
+    step = training_step(params, policy, draws, config)
     seconds, losses = [], []
     for k in range(warmup + steps):
         t0 = time.perf_counter()
-        loss = euler_residual(params, policy, batch, W_hat, nodes, weights,
-                              policy_next=frozen).pow(2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        value = float(loss.detach())  # synchronises a GPU before the clock stops
+        value = float(step(batch))  # synchronises a GPU before the clock stops
         if k >= warmup:
             seconds.append(time.perf_counter() - t0)
             losses.append(value)
