@@ -1,16 +1,33 @@
 """Command line: ``symdp lq``, ``symdp solve`` and ``symdp sweep``.
 
+All parsing and printing is here; the work is the package's (:func:`symdp.lq.lq_roots`,
+:func:`symdp.solver.solve`, :func:`symdp.runs.experiments.run`). The model's flags and their
+defaults are :class:`~symdp.params.ModelParams`'s fields, so the command line cannot drift from the
+model's calibration.
+
 Bad input exits with status 2 and a single line on stderr naming the argument.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import sys
+from dataclasses import fields
+
+from .lq import lq_roots
+from .params import ModelParams
+from .runs import experiments
 
 __all__ = ["main"]
+
+#: The model flags of ``symdp solve``: every field of :class:`~symdp.params.ModelParams`.
+_PARAM_FLAGS = tuple(f.name for f in fields(ModelParams))
+#: The model flags of ``symdp lq``: the fields :func:`~symdp.lq.lq_roots` takes.
+_LQ_FLAGS = tuple(name for name in inspect.signature(lq_roots).parameters if name in _PARAM_FLAGS)
+_HELP = {"N": "number of firms", "nu": "demand curvature >= 1"}
 
 
 class _UsageError(Exception):
@@ -44,24 +61,27 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _add_model_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """``--<field>`` for each named field of :class:`ModelParams`, defaulting to the field's own
+    default; an integer field takes integers >= 1, the others finite floats (the model checks
+    the rest)."""
+    for f in fields(ModelParams):
+        if f.name in names:
+            kind = _positive_int if isinstance(f.default, int) else _finite_float
+            parser.add_argument(f"--{f.name}", type=kind, default=f.default,
+                                help=_HELP.get(f.name))
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(prog="symdp", description="Symmetry in high-dimensional dynamic programming.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     lq = sub.add_parser("lq", help="both linear solutions of the nu = 1 Euler equation")
-    lq.add_argument("--beta", type=_finite_float, default=0.95)
-    lq.add_argument("--gamma", type=_finite_float, default=90.0)
-    lq.add_argument("--delta", type=_finite_float, default=0.05)
+    _add_model_flags(lq, _LQ_FLAGS)
     lq.add_argument("--json", action="store_true", help="print one JSON object")
 
     solve = sub.add_parser("solve", help="fit a deep-sets policy on the Euler residual")
-    solve.add_argument("--N", type=_positive_int, default=128, help="number of firms")
-    solve.add_argument("--nu", type=_finite_float, default=1.0, help="demand curvature >= 1")
-    solve.add_argument("--beta", type=_finite_float, default=0.95)
-    solve.add_argument("--gamma", type=_finite_float, default=90.0)
-    solve.add_argument("--delta", type=_finite_float, default=0.05)
-    solve.add_argument("--sigma", type=_finite_float, default=0.005)
-    solve.add_argument("--eta", type=_finite_float, default=0.001)
+    _add_model_flags(solve, _PARAM_FLAGS)
     solve.add_argument("--phi", choices=["identity", "moments", "relu"], default="relu")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -74,7 +94,8 @@ def _build_parser() -> _Parser:
 
     sweep = sub.add_parser("sweep", help="run a named experiment on Dask (resumable)")
     sweep.add_argument("experiment", help="experiment name (see `symdp sweep --list`)", nargs="?")
-    sweep.add_argument("--profile", choices=["paper", "ci"], default="paper")
+    sweep.add_argument("--profile", choices=experiments.PROFILES,
+                       default=experiments.PROFILES[0])
     sweep.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     sweep.add_argument("--workers", type=_positive_int, default=None,
                        help="workers of the local cluster (default: CPU count)")
@@ -83,14 +104,9 @@ def _build_parser() -> _Parser:
     return parser
 
 
-_PARAM_FLAGS = ("N", "beta", "gamma", "delta", "sigma", "eta", "nu")
-
-
 def _cmd_lq(args) -> int:
-    from .lq import lq_roots
-
     try:
-        roots = lq_roots(args.beta, args.gamma, args.delta)
+        roots = lq_roots(**{k: getattr(args, k) for k in _LQ_FLAGS})
     except ValueError as exc:
         raise _UsageError(f"argument --{str(exc).split()[0]}: {exc}") from None
     out = {k: (v.to_dict() if v is not None else None) for k, v in roots.items()}
@@ -106,7 +122,6 @@ def _cmd_lq(args) -> int:
 
 
 def _cmd_solve(args) -> int:
-    from .params import ModelParams
     from .solver import SolverConfig, solve
 
     overrides = {"seed": args.seed, "device": args.device, "threads": args.threads}
@@ -136,7 +151,8 @@ def _cmd_solve(args) -> int:
     print(f"phi({args.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
           f"{'SUCCESS' if summary['success'] else 'FAILURE'} ({summary['stationarity']})")
     print(f"  fit {summary['fit_seconds']:.2f} s, {summary['epochs']:.2f} epochs "
-          f"({summary['steps']} steps), {summary['coefficients']:,} coefficients, status {summary['status']}")
+          f"({summary['steps']} steps), {summary['coefficients']:,} coefficients, "
+          f"status {summary['status']}")
     print(f"  Euler MSE train {summary['train_mse']:.2e}  val {summary['val_mse']:.2e}  "
           f"test {summary['test_mse']:.2e}")
     if err is not None:
@@ -150,8 +166,8 @@ def _json_number(v):
 
 
 def _cmd_sweep(args) -> int:
-    from .runs import experiments
-
+    """``symdp sweep <experiment> [--profile] [--scheduler] [--workers] [--store]``: run what is
+    missing, then say how many runs succeeded and where the results are."""
     if args.list or not args.experiment:
         for name, exp in experiments.EXPERIMENTS.items():
             print(f"{name:>14}  {exp.description}")
@@ -159,7 +175,26 @@ def _cmd_sweep(args) -> int:
     if args.experiment not in experiments.EXPERIMENTS:
         raise _UsageError(f"argument experiment: unknown experiment {args.experiment!r} "
                           f"(choose from {', '.join(experiments.EXPERIMENTS)})")
-    return experiments.run_cli(args)
+    exp = experiments.EXPERIMENTS[args.experiment]
+    print(f"{exp.name} ({args.profile}): {len(exp.runs(args.profile))} runs; {exp.description}",
+          flush=True)
+    try:
+        report = experiments.run(exp.name, args.profile, args.store, args.scheduler, args.workers)
+    except OSError as exc:  # e.g. no scheduler at --scheduler
+        if args.scheduler is None:
+            raise
+        raise _UsageError(f"argument --scheduler: cannot use {args.scheduler!r}: {exc}") from None
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are stored; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    for problem in report.problems:
+        print(f"skipped untrusted file {problem}", file=sys.stderr)
+    df = experiments.frame(report.records)
+    ok = int(df["success"].sum()) if len(df) else 0
+    print(report.describe())
+    print(f"success in {ok}/{len(df)} runs; results in {report.store / exp.name}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,6 +67,6 @@ def test_median_over_says_which_runs_each_summary_takes_its_medians_over(name):
         "group": group, "row": row, "success": [True, False], "ok": True,
         "status": ["converged", "max_epochs"], "coefficients": 1000, "fit_seconds": [1.0, 99.0],
         "train_mse": 1e-7, "val_mse": 1e-7, "test_mse": 1e-7, "policy_rel_error": 1e-3})
-    time = experiments.summary(name, runs)["Time (s)"].iloc[0]
+    time = experiments.layout(name, runs)["Time (s)"].iloc[0]
     assert (time == 1.0) == (MEDIAN_OVER[name] == "successful runs")
     assert (time == 50.0) == (MEDIAN_OVER[name] == "all completed runs")

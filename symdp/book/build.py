@@ -432,7 +432,7 @@ def _run_sweeps(names: list[str], profile: str) -> None:
           "reused)", flush=True)
     t0 = time.perf_counter()
     report = experiments.run_all(profile, names)
-    print(f"  sweeps: done in {time.perf_counter() - t0:.1f} s: {report.summary()}", flush=True)
+    print(f"  sweeps: done in {time.perf_counter() - t0:.1f} s: {report.describe()}", flush=True)
 
 
 def _run_jobs(jobs: list[Job], n_workers: int) -> list[dict]:

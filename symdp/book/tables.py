@@ -41,8 +41,8 @@ def side_by_side(ours, deck, formats, missing: str = "–"):
 # --------------------------------------------------------------------------------------------
 # Solver settings and conventions (chapter 5's table, used by chapters 5-8)
 
-# Which runs each summary's medians are taken over: the ``over`` argument each summary passes
-# to ``experiments._table_summary`` (a test checks these against the summaries themselves).
+# Which runs each layout's medians are taken over: the ``medians_over`` each experiment passes
+# to ``layouts.table_layout`` (a test checks these against the layouts themselves).
 MEDIAN_OVER = {
     "table2": "successful runs",
     "table3": "all completed runs",
@@ -129,7 +129,7 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
                     f"for ω")
 
         def redraws(k):
-            if k["params"]["nu"] == 1.0:
+            if k["model"]["nu"] == 1.0:
                 return "none (ν = 1: the grid is drawn under the exact policy)"
             n = k["solver"]["grid_redraws"]
             return f"{n} (under the fitted policy, when the tolerance is met)"
@@ -138,14 +138,14 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
             st = k["solver"]["stationarity"]
             lo, hi = st["band"]
             rule = f"tolerance met and mean of capital in ({lo:g}, {hi:g}) on every test path"
-            if k["params"]["nu"] == 1.0:
+            if k["model"]["nu"] == 1.0:
                 rule += (f", within {st['lq_path_tol']:g} of its path under the exact stationary "
                          "policy")
             return rule
 
         return {
-            "firms N": values(lambda k: f"{k['params']['N']:,}", sep=", "),
-            "demand curvature ν": values(lambda k: f"{k['params']['nu']:g}"),
+            "firms N": values(lambda k: f"{k['model']['N']:,}", sep=", "),
+            "demand curvature ν": values(lambda k: f"{k['model']['nu']:g}"),
             "fits per configuration": None,
             "optimiser": OPTIMISER,
             "learning rate": values(lambda k: f"{k['solver']['lr']:g}"),
@@ -165,7 +165,7 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
             "medians over": None,
         }
 
-    baseline = {"params": {"N": 128, "nu": 1.0},
+    baseline = {"model": {"N": 128, "nu": 1.0},
                 "arch": {"zero_last": ArchitectureConfig().zero_last},
                 "solver": SolverConfig().to_dict()}
     baseline["solver"]["stationarity"] = {
@@ -180,7 +180,7 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
         runs = experiments.EXPERIMENTS[name].runs(profile)
         col = describe(runs)
         configs = {(tuple(sorted(str(v) for v in r["kwargs"]["arch"].items())),
-                    r["kwargs"]["params"]["N"], r["kwargs"]["solver"]["gradient"]) for r in runs}
+                    r["kwargs"]["model"]["N"], r["kwargs"]["solver"]["gradient"]) for r in runs}
         n = len(runs) // len(configs)
         col["fits per configuration"] = f"{n} seed{'s' if n > 1 else ''}"
         col["medians over"] = MEDIAN_OVER[name]

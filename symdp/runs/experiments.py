@@ -1,4 +1,5 @@
-"""The deck's experiments as named sweeps, each with a ``paper`` and a ``ci`` profile.
+"""The registry of the deck's experiments: each a named grid of runs with a ``paper`` and a ``ci``
+profile, the layout its results are shown in, and what its runs' results mean.
 
 ========================  ======================================================================
 ``table2``                Linear model (nu = 1, N = 128): the deck's Table 2 architecture rows.
@@ -9,10 +10,23 @@
 ``regression``            The appendix regression example (the deck's appendix Table 1).
 ========================  ======================================================================
 
-Chapters call :func:`results` (runs what is missing, returns a DataFrame, one row per run) and
-:func:`summary` (the deck's table layout); ``symdp sweep <name>`` runs the same grids from the
-command line (:func:`run_cli`). Every run's full configuration is spelled out (all model, network
-and solver fields), so the store's keys capture it (:mod:`symdp.runs.sweep`).
+What this module holds:
+
+* :class:`Experiment` and :data:`EXPERIMENTS`; the profiles, caps and seeds of each grid; the
+  rows of Tables 2 and 3 (:data:`TABLE2_ROWS`, :data:`TABLE3_ROWS`) and the grid builders.
+  Every run's full configuration is spelled out (all model, network and solver fields, under
+  the keys ``model``, ``arch``, ``solver`` of :func:`symdp.runs.tasks.solve_task`), so the
+  store's keys capture it.
+* The code version of the store's keys: :data:`COMPUTING_MODULES` and :func:`code_version`,
+  which the engine (:mod:`symdp.runs.sweep`) is given.
+* What a run's ``success`` means (:func:`frame`): it completed, and its result says it succeeded.
+* What chapters and the command line call: :func:`results` (runs what is missing, returns a
+  DataFrame, one row per run), :func:`layout` (that DataFrame in the deck's layout),
+  :func:`deck_layout` (the deck's published values in the same layout), :func:`run` and
+  :func:`run_all`. The command line (``symdp sweep <name>``, :mod:`symdp.cli`) parses and prints.
+
+The tasks the runs call are in :mod:`symdp.runs.tasks`, the layouts in :mod:`symdp.runs.layouts`,
+the deck's published numbers in :mod:`symdp.deck`.
 
 Architectures. The deck's coefficient counts identify its networks, and we build the same ones
 where that is affordable:
@@ -36,10 +50,14 @@ Tables 2 and 3 also record the test residual with fresh Monte Carlo draws of all
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import sweep
+from .. import deck
+from . import layouts, sweep, tasks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,63 +66,67 @@ __all__ = [
     "Experiment",
     "EXPERIMENTS",
     "PROFILES",
-    "solve_task",
-    "regression_task",
+    "COMPUTING_MODULES",
+    "code_version",
+    "default_store",
+    "succeeded",
+    "frame",
     "results",
-    "summary",
-    "deck_table",
+    "layout",
+    "deck_layout",
+    "run",
     "run_all",
-    "run_cli",
 ]
 
 PROFILES = ("paper", "ci")
 
 
 # --------------------------------------------------------------------------------------------
-# Tasks (run on the workers)
+# The code version and the store
+
+# The modules a sweep task runs: the tasks (:mod:`symdp.runs.tasks`), the science they call (the
+# solver and its economics, the regression), the engine that runs them, and the packages'
+# ``__init__`` files every worker imports. Only these make up the code version: editing a chapter
+# helper, a plot, a layout, this registry or the command line must not throw away hours of stored
+# runs (what the registry puts in a run is its configuration, hashed into the key anyway), and a
+# new module enters the hash only when it is listed here (a test checks that the list is closed
+# under the package's own imports).
+COMPUTING_MODULES = frozenset({
+    "__init__.py", "_checks.py", "_sources.py", "params.py", "economics.py", "lq.py", "networks.py",
+    "evaluation.py", "solver.py", "studies/__init__.py", "studies/regression.py",
+    "runs/__init__.py", "runs/tasks.py", "runs/sweep.py",
+})
 
 
-def solve_task(params: dict, arch: dict, solver: dict, fresh: dict | None = None) -> dict:
-    """One training run of :func:`symdp.solver.solve` from plain dicts of its settings.
+@functools.lru_cache(maxsize=None)
+def code_version() -> str:
+    """``"<symdp.__version__>+<sha256 of the computing sources, 16 hex digits>"``.
 
-    ``params``, ``arch`` and ``solver`` hold the fields of :class:`~symdp.params.ModelParams`,
-    :class:`~symdp.networks.ArchitectureConfig` and :class:`~symdp.solver.SolverConfig`
-    (``max_seconds`` None for no cap; ``stationarity`` a dict). ``fresh`` holds the fields of
-    :class:`~symdp.evaluation.FreshDraws` (None: no fresh-draw residual), adding ``fresh_mse``
-    and ``fresh_sample_mse`` (the one-draw MSE at the same states) to the record.
-
-    Returns :meth:`symdp.solver.SolveResult.summary` plus, for nu = 1, the least-squares line
-    :math:`u \\approx H_0 + H_1\\bar X` of the fitted policy along its own test paths (finite
-    points only): ``H0_fit``, ``H1_fit``, the nearest LQ root ``root`` -- "stable" (H1 < 0, the
-    stationary solution), "explosive", or "neither" when farther than :data:`symdp.lq.ROOT_TOLERANCE`
-    (relative) from both -- and ``root_distance``, the relative distance to the nearest root.
+    The version the engine keys every run with (it calls this on the client and on every
+    worker). The hash covers the sources in :data:`COMPUTING_MODULES`, read from disk (path and
+    bytes, in sorted order), so any change to the model, solver, networks, evaluation,
+    regression, tasks or engine changes every key, while chapter helpers, plots and the command
+    line do not. Computed once per process: it stands for the code this process has loaded (a
+    worker started later that sees other code on disk says so, and its results are not trusted).
     """
-    from ..evaluation import FreshDraws, linear_fit
-    from ..lq import nearest_root
-    from ..networks import ArchitectureConfig
-    from ..params import ModelParams
-    from ..solver import SolverConfig, solve
+    from .. import __version__
+    from .._sources import source_hash
 
-    model = ModelParams(**params)
-    result = solve(model, ArchitectureConfig(**arch), SolverConfig.from_dict(solver),
-                   fresh=None if fresh is None else FreshDraws(**fresh))
-    out = result.scalars()
-    if model.is_linear:
-        try:
-            line = linear_fit(result.evaluation.mean_X, result.evaluation.u, finite_only=True)
-        except ValueError:  # diverged on every path, or a mean that never moved
-            out.update(H0_fit=None, H1_fit=None, root_distance=None, root="neither")
-        else:
-            root, distance = nearest_root(line.H1, model)
-            out.update(H0_fit=line.H0, H1_fit=line.H1, root_distance=distance, root=root)
-    return out
+    return f"{__version__}+{source_hash(COMPUTING_MODULES)[:16]}"
 
 
-def regression_task(N: int, L: int | None, seed: int, config: dict) -> dict:
-    """One cell of the appendix Table 1: :func:`symdp.studies.regression.fit_regression`."""
-    from ..studies.regression import RegressionConfig, fit_regression
+def default_store() -> Path:
+    """``$SYMDP_STORE`` if set, else ``results/store`` under the repository root.
 
-    return fit_regression(N, L, seed, RegressionConfig(**config))
+    The repository root is the folder holding ``pyproject.toml`` above the package (an editable
+    install); otherwise the current directory.
+    """
+    env = os.environ.get("SYMDP_STORE")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    base = repo if (repo / "pyproject.toml").is_file() else Path.cwd()
+    return base / "results" / "store"
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,7 +145,7 @@ def _solver(**kw) -> dict:
     return SolverConfig(threads=1, **kw).to_dict()
 
 
-def _params(**kw) -> dict:
+def _model(**kw) -> dict:
     from ..params import ModelParams
 
     return ModelParams(**kw).to_dict()
@@ -137,7 +159,7 @@ def _hard_timeout(max_seconds: float | None) -> float:
 
 # Caps. A run stops at max_epochs (deterministic: the same seed gives the same result on any
 # machine, at any load) or, as a safety net against a loaded machine, at max_seconds (then its
-# status is "max_seconds" and it counts as a failure: the summaries show how many hit it).
+# status is "max_seconds" and it counts as a failure: the layouts show how many hit it).
 # The paper profile's sizes were set from one or two timed runs per row (1 thread, this 2-core
 # machine); see each experiment's description for the resulting estimate.
 PAPER_SEEDS = 20  # Tables 2 and 3: runs per row (issue: at least 20)
@@ -204,33 +226,6 @@ TABLE3_ROWS: tuple[tuple[str, str, dict], ...] = (
      dict(phi="relu", phi_width=32, rho_width=32, phi_hidden_bias=True)),
 )
 
-# The deck's published values, for side-by-side display (NaN where the deck shows "-").
-_NAN = float("nan")
-DECK_TABLE2 = {  # success %, params K, time s, train, val, test MSE, policy error (fraction)
-    "Baseline": (48, 49.4, 28, 6.7e-07, 4.9e-07, 5.0e-07, 0.0010),
-    "Baseline: Moments (1,2,3,4)": (59, 50.3, 36, 9.0e-07, 8.7e-07, 1.2e-06, 0.0013),
-    "Moments (1,2)": (54, 50.0, 33, 1.0e-06, 8.7e-07, 1.0e-06, 0.0012),
-    "Very Shallow (1 layer)": (0, 0.8, _NAN, _NAN, _NAN, _NAN, _NAN),
-    "Baseline: L = 4": (97, 199.6, 17, 1.3e-06, 3.6e-07, 3.6e-07, 0.0009),
-    "L = 2": (93, 201.1, 17, 1.3e-06, 4.0e-07, 4.3e-07, 0.0009),
-    "L = 16": (93, 204.2, 14, 1.5e-06, 3.5e-07, 3.5e-07, 0.0010),
-    "Deep (phi: 2 layers, rho: 4 layers)": (100, 215.9, 25, 2.0e-06, 3.8e-07, 3.7e-07, 0.0010),
-    "Shallow (phi: 1 layer, rho: 2 layers)": (1, 68.0, 16, 1.6e-07, 3.3e-07, 3.5e-07, 0.0010),
-}
-DECK_TABLE3 = {  # (group, row): time s, params K, train, val, test MSE
-    ("phi(Moments)", "Baseline"): (26, 49.8, 6.0e-06, 3.8e-06, 5.0e-06),
-    ("phi(Moments)", "Moments (1,2)"): (27, 49.5, 8.0e-06, 3.6e-06, 5.1e-06),
-    ("phi(Moments)", "Very Shallow (1 layer)"): (252, 0.6, 8.3e-06, 5.0e-06, 1.4e+00),
-    ("phi(Moments)", "Thin (32 nodes)"): (66, 3.2, 1.1e-05, 4.4e-06, 9.7e-06),
-    ("phi(ReLU)", "Baseline"): (60, 67.1, 1.4e-05, 3.3e-06, 4.7e-06),
-    ("phi(ReLU)", "L = 8"): (73, 68.1, 1.1e-05, 2.0e-06, 4.9e-06),
-    ("phi(ReLU)", "L = 16"): (72, 70.2, 1.5e-05, 1.7e-06, 5.4e-06),
-    ("phi(ReLU)", "Very Shallow (phi, rho: 1 layer)"): (136, 1.4, 8.9e-06, 4.9e-06, 4.8e+06),
-    ("phi(ReLU)", "Shallow (phi, rho: 2 layers)"): (47, 34.3, 1.0e-05, 2.8e-06, 9.2e-06),
-    ("phi(ReLU)", "Thin (phi, rho: 32 nodes)"): (52, 4.5, 1.3e-05, 2.7e-06, 6.0e-06),
-}
-
-
 def _table_runs(name: str, profile: str, rows, nu: float, tolerance: float | None,
                 caps: dict) -> list[dict]:
     paper = profile == "paper"
@@ -243,8 +238,8 @@ def _table_runs(name: str, profile: str, rows, nu: float, tolerance: float | Non
         for seed in range(seeds):
             solver = _solver(seed=seed, **base, **extra)
             runs.append(sweep.make_run(
-                name, solve_task,
-                {"params": _params(N=N, nu=nu), "arch": _arch(**arch), "solver": solver,
+                name, tasks.solve_task,
+                {"model": _model(N=N, nu=nu), "arch": _arch(**arch), "solver": solver,
                  "fresh": dict(FRESH)},
                 labels={"group": group, "row": row, "seed": seed, "profile": profile},
                 timeout=_hard_timeout(solver["max_seconds"])))
@@ -269,8 +264,8 @@ def _figure3_runs(profile: str) -> list[dict]:
         for seed in range(trials):
             solver = _solver(seed=seed, **base)
             runs.append(sweep.make_run(
-                "figure3", solve_task,
-                {"params": _params(N=N, nu=1.0), "arch": _arch(phi="relu"), "solver": solver},
+                "figure3", tasks.solve_task,
+                {"model": _model(N=N, nu=1.0), "arch": _arch(phi="relu"), "solver": solver},
                 labels={"N": N, "seed": seed, "profile": profile},
                 timeout=_hard_timeout(solver["max_seconds"])))
     return runs
@@ -288,8 +283,8 @@ def _implicit_runs(profile: str) -> list[dict]:
                 for seed in range(seeds):
                     solver = _solver(seed=seed, gradient=gradient, **base)
                     runs.append(sweep.make_run(
-                        "implicit_bias", solve_task,
-                        {"params": _params(N=N, nu=1.0),
+                        "implicit_bias", tasks.solve_task,
+                        {"model": _model(N=N, nu=1.0),
                          "arch": _arch(phi=phi, zero_last=zero_last), "solver": solver},
                         labels={"phi": phi, "init": "zero last layer" if zero_last else "default",
                                 "zero_last": zero_last, "gradient": gradient, "seed": seed,
@@ -311,127 +306,11 @@ def _regression_runs(profile: str) -> list[dict]:
         for L in (*Ls, None):
             for seed in range(seeds):
                 runs.append(sweep.make_run(
-                    "regression", regression_task,
+                    "regression", tasks.regression_task,
                     {"N": N, "L": L, "seed": seed, "config": asdict(config)},
                     labels={"N": N, "L": L, "seed": seed, "profile": profile},
                     timeout=600.0))
     return runs
-
-
-# --------------------------------------------------------------------------------------------
-# Summaries in the deck's layout
-
-
-def _median(s):
-    import pandas as pd
-
-    s = pd.to_numeric(s, errors="coerce").dropna()
-    return float(s.median()) if len(s) else float("nan")
-
-
-def _time_capped(df: "pd.DataFrame") -> int:
-    """Runs stopped by the wall-clock safety net (a loaded machine), not by epochs."""
-    return int((df["status"] == "max_seconds").sum()) if "status" in df else 0
-
-
-def _table_summary(df: "pd.DataFrame", rows, over: str, policy_error: bool) -> "pd.DataFrame":
-    import pandas as pd
-
-    out = []
-    for group, row, _ in rows:
-        sub = df[(df["group"] == group) & (df["row"] == row)] if len(df) else df
-        if not len(sub):
-            continue
-        pick = sub[sub["success"]] if over == "success" else sub[sub["ok"]]
-        entry = {
-            "Group": group, "Description": row, "Runs": len(sub),
-            "Success (%)": 100.0 * float(sub["success"].mean()),
-            "Parameters (K)": _median(sub["coefficients"]) / 1000.0,
-            "Time (s)": _median(pick["fit_seconds"]) if len(pick) else float("nan"),
-            "Train MSE": _median(pick["train_mse"]) if len(pick) else float("nan"),
-            "Val MSE": _median(pick["val_mse"]) if len(pick) else float("nan"),
-            "Test MSE": _median(pick["test_mse"]) if len(pick) else float("nan"),
-            # Fresh draws of all shocks at sampled test states (not the training draw).
-            "Test MSE (fresh draws)": (_median(pick["fresh_mse"])
-                                       if len(pick) and "fresh_mse" in pick else float("nan")),
-        }
-        if policy_error:
-            entry["Policy error"] = (_median(pick["policy_rel_error"]) if len(pick)
-                                     else float("nan"))
-        entry["Time cap hit"] = _time_capped(sub)
-        out.append(entry)
-    return pd.DataFrame(out).set_index(["Group", "Description"]) if out else pd.DataFrame()
-
-
-def summarize_table2(df: "pd.DataFrame") -> "pd.DataFrame":
-    """Table 2's layout, one row per architecture.
-
-    ``Success (%)`` counts every run (failed runs count as failures); time, MSEs and the policy
-    error (a fraction, mean over test points) are medians over the successful runs, NaN ("-")
-    when none succeeded, as the deck shows its Very Shallow row. ``Parameters (K)``: ours.
-    ``Time cap hit``: runs stopped by the wall-clock safety net rather than by epochs (0 on a
-    machine that is not overloaded). ``Test MSE (fresh draws)``: the median of each run's Euler
-    MSE at :data:`FRESH` sampled test states with fresh Monte Carlo draws of all N + 1 shocks
-    (``Test MSE`` reuses the training draw of the idiosyncratic shocks).
-    """
-    return _table_summary(df, TABLE2_ROWS, "success", policy_error=True)
-
-
-def summarize_table3(df: "pd.DataFrame") -> "pd.DataFrame":
-    """Table 3's layout: medians over every run that completed (the deck's Very Shallow rows
-    report their large test MSEs, so its medians include the failures), plus our success rate
-    (validation tolerance met and the cross-sectional mean stayed in its band).
-    ``Test MSE (fresh draws)`` as in :func:`summarize_table2`."""
-    return _table_summary(df, TABLE3_ROWS, "all", policy_error=False)
-
-
-def summarize_figure3(df: "pd.DataFrame") -> "pd.DataFrame":
-    """By N: trials, successes, and medians of fit time, epochs, policy error and test MSE
-    (over all trials, as the deck's "median value of 21 trials")."""
-    import pandas as pd
-
-    out = []
-    for N, sub in df.groupby("N", sort=True) if len(df) else []:
-        out.append({"N": int(N), "Trials": len(sub), "Successes": int(sub["success"].sum()),
-                    "Time (s)": _median(sub["fit_seconds"]), "Epochs": _median(sub["epochs"]),
-                    "Policy error": _median(sub["policy_rel_error"]),
-                    "Test MSE": _median(sub["test_mse"]), "Val MSE": _median(sub["val_mse"]),
-                    "Time cap hit": _time_capped(sub)})
-    return pd.DataFrame(out).set_index("N") if out else pd.DataFrame()
-
-
-def summarize_implicit_bias(df: "pd.DataFrame") -> "pd.DataFrame":
-    """By (phi, initialisation, gradient): runs, success %, the share of fits nearest each LQ
-    root (within :data:`symdp.lq.ROOT_TOLERANCE`) or neither, and the median fitted slope H1."""
-    import pandas as pd
-
-    out = []
-    for phi in ("identity", "moments", "relu"):
-        for init in ("zero last layer", "default"):
-            for gradient in ("semi", "full"):
-                sub = df[(df["phi"] == phi) & (df["init"] == init) & (df["gradient"] == gradient)] \
-                    if len(df) else df
-                if not len(sub):
-                    continue
-                root = sub["root"].fillna("neither") if "root" in sub else pd.Series(
-                    ["neither"] * len(sub))
-                out.append({
-                    "phi": phi, "Initialisation": init, "Gradient": gradient, "Runs": len(sub),
-                    "Success (%)": 100.0 * float(sub["success"].mean()),
-                    "Stable root (%)": 100.0 * float((root == "stable").mean()),
-                    "Explosive root (%)": 100.0 * float((root == "explosive").mean()),
-                    "Neither (%)": 100.0 * float((root == "neither").mean()),
-                    "Median H1": _median(sub["H1_fit"]) if "H1_fit" in sub else float("nan"),
-                })
-    return (pd.DataFrame(out).set_index(["phi", "Initialisation", "Gradient"]) if out
-            else pd.DataFrame())
-
-
-def summarize_regression(df: "pd.DataFrame") -> "pd.DataFrame":
-    """Table 1's layout: median relative test error over seeds, N by L then NONE (fractions)."""
-    from ..studies.regression import regression_table
-
-    return regression_table(df, "rel_error")
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,25 +319,39 @@ def summarize_regression(df: "pd.DataFrame") -> "pd.DataFrame":
 
 @dataclass(frozen=True)
 class Experiment:
-    """A named grid of runs with its summary.
+    """A named grid of runs with the layout its results are shown in.
 
-    ``estimate_minutes`` is the expected wall time of a full sweep on this 2-core machine with 2
-    workers, per profile: for ``paper``, the worker time measured in a from-scratch paper build
-    divided by 4 (two workers; and that build ran two chapters' sweeps at once on the two cores,
-    which about doubled each run's wall time).
+    ``layout`` aggregates the DataFrame of :func:`results` in the deck's layout
+    (:mod:`symdp.runs.layouts`); ``deck_layout``, where the deck publishes the same table, gives
+    its values in that layout (None where it does not). ``estimate_minutes`` is the expected wall
+    time of a full sweep on this 2-core machine with 2 workers, per profile: for ``paper``, the
+    worker time measured in a from-scratch paper build divided by 4 (two workers; and that build
+    ran two chapters' sweeps at once on the two cores, which about doubled each run's wall time).
     """
 
     name: str
     description: str
     build: Callable[[str], list[dict]]
-    summarize: Callable[["pd.DataFrame"], "pd.DataFrame"]
+    layout: Callable[["pd.DataFrame"], "pd.DataFrame"]
     estimate_minutes: Mapping[str, float]
+    deck_layout: Callable[[], "pd.DataFrame"] | None = None
 
     def runs(self, profile: str = "paper") -> list[dict]:
         """The run configurations of ``profile`` ("paper" or "ci")."""
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
         return self.build(profile)
+
+
+def _deck_table(rows: tuple[tuple[str, str, dict], ...], medians_over: str, policy_error: bool,
+                published: Mapping[tuple[str, str], tuple], columns: tuple[str, ...]) -> dict:
+    """The ``layout`` and ``deck_layout`` of an experiment that is one of the deck's tables:
+    ours and the deck's ``published`` values (whose tuples hold ``columns``), row by row of
+    ``rows``, medians over ``medians_over`` runs (:func:`symdp.runs.layouts.table_layout`)."""
+    return dict(
+        layout=functools.partial(layouts.table_layout, rows=rows, medians_over=medians_over,
+                                 policy_error=policy_error),
+        deck_layout=functools.partial(layouts.deck_layout, published, columns, rows))
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -468,32 +361,40 @@ EXPERIMENTS: dict[str, Experiment] = {
             "Table 2: linear model (nu=1, N=128), 9 architectures x 20 seeds, cap 100 epochs; "
             "paper: 28 worker-minutes in a from-scratch build (2 cores shared with other "
             "sweeps), ci ~0.5 min",
-            _table2_runs, summarize_table2, {"paper": 7.0, "ci": 0.5}),
+            _table2_runs, estimate_minutes={"paper": 7.0, "ci": 0.5},
+            # Medians over the successful runs, as the deck's "-" for a row without one says.
+            **_deck_table(TABLE2_ROWS, "successful", True, deck.DECK_TABLE2, deck.TABLE2_COLUMNS)),
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
             "seeds, cap 80 epochs or 90 s; paper: estimated 160 worker-minutes (the phi(ReLU) "
             "rows evaluate phi at every firm: about 9 s an epoch and 30 s of testing a run at "
             "N=128, timed on one seed; not yet run as a sweep), ci ~2 min",
-            _table3_runs, summarize_table3, {"paper": 80.0, "ci": 2.0}),
+            _table3_runs, estimate_minutes={"paper": 80.0, "ci": 2.0},
+            # Medians over every completed run: the deck's Very Shallow rows report the large
+            # test MSEs of their failures. No policy error: nu = 1.5 has no exact policy.
+            **_deck_table(TABLE3_ROWS, "completed", False, deck.DECK_TABLE3, deck.TABLE3_COLUMNS)),
         Experiment(
             "figure3",
             "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 85 "
             "worker-minutes in a from-scratch build with 256 test paths per trial (2 cores "
             "shared with other sweeps; a quarter of it testing, now on 64 paths), ci ~0.2 min",
-            _figure3_runs, summarize_figure3, {"paper": 17.5, "ci": 0.2}),
+            _figure3_runs, estimate_minutes={"paper": 17.5, "ci": 0.2},
+            layout=layouts.figure3_layout),
         Experiment(
             "implicit_bias",
             "Implicit bias: the LQ root each fit selects, phi x init x gradient x 8 seeds "
             "(nu=1, N=128), cap 100 epochs; paper: 18 worker-minutes in a from-scratch build (2 "
             "cores shared with other sweeps), ci ~0.3 min",
-            _implicit_runs, summarize_implicit_bias, {"paper": 4.5, "ci": 0.3}),
+            _implicit_runs, estimate_minutes={"paper": 4.5, "ci": 0.3},
+            layout=layouts.implicit_bias_layout),
         Experiment(
             "regression",
             "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 10 seeds; "
             "paper: estimated 20 worker-minutes (one seed of the grid timed at about 2), ci ~0.2 "
             "min",
-            _regression_runs, summarize_regression, {"paper": 10.0, "ci": 0.2}),
+            _regression_runs, estimate_minutes={"paper": 10.0, "ci": 0.2},
+            layout=layouts.regression_layout),
     )
 }
 
@@ -507,7 +408,48 @@ def _experiment(name: str) -> Experiment:
 
 
 # --------------------------------------------------------------------------------------------
+# What a run's result means
+
+
+def succeeded(record: Mapping) -> bool:
+    """Whether a stored run succeeded: it completed (status "ok") and its result's own
+    ``success`` is true (a result without one, e.g. a regression cell, succeeds by completing).
+
+    A run that failed (raised, timed out, returned a non-finite number) counts as a failure, so
+    a success rate is over every run of a row, not over those that happened to finish.
+    """
+    return record["status"] == "ok" and bool((record.get("result") or {}).get("success", True))
+
+
+def frame(records) -> "pd.DataFrame":
+    """The stored ``records`` as a DataFrame, one row per record (None: skipped), with the
+    engine's columns (:func:`symdp.runs.sweep.records_to_frame`) and ``success``
+    (:func:`succeeded`) in place of the result's own."""
+    records = [r for r in records if r is not None]
+    df = sweep.records_to_frame(records)
+    df["success"] = [succeeded(r) for r in records]
+    return df
+
+
+# --------------------------------------------------------------------------------------------
 # What chapters and the command line call
+
+
+def _sweep(runs: list[dict], store: Any, scheduler: Any, workers: int | None,
+           progress: bool | None, desc: str) -> sweep.SweepReport:
+    return sweep.run_sweep(runs, default_store() if store is None else store, scheduler, workers,
+                           progress, desc=desc, version=code_version)
+
+
+def run(name: str, profile: str = "paper", store: Any = None, scheduler: Any = None,
+        workers: int | None = None, progress: bool | None = None) -> sweep.SweepReport:
+    """Run what is missing of experiment ``name`` at ``profile``; the engine's report.
+
+    ``store`` (default :func:`default_store`), ``scheduler``, ``workers`` and ``progress`` as in
+    :func:`symdp.runs.sweep.run_sweep`.
+    """
+    return _sweep(_experiment(name).runs(profile), store, scheduler, workers, progress,
+                  f"{name} ({profile})")
 
 
 def results(
@@ -522,46 +464,38 @@ def results(
     """The results of experiment ``name`` at ``profile``, one row per run, in grid order.
 
     Runs missing from the store are executed first (unless ``run_missing=False``: then they are
-    simply absent). ``store``, ``scheduler`` and ``workers`` as in :func:`symdp.runs.sweep.run_sweep`.
-    Columns: see :func:`symdp.runs.sweep.records_to_frame`; ``df.attrs`` holds ``experiment``,
-    ``profile``, ``missing`` (runs without a result) and ``problems`` (untrusted store files).
+    simply absent). ``store``, ``scheduler`` and ``workers`` as in :func:`run`. Columns: see
+    :func:`frame`; ``df.attrs`` holds ``experiment``, ``profile``, ``missing`` (runs without a
+    result) and ``problems`` (untrusted store files).
     """
-    exp = _experiment(name)
-    runs = exp.runs(profile)
     if run_missing:
-        report = sweep.run_sweep(runs, store, scheduler, workers, progress,
-                                 desc=f"{name} ({profile})")
+        report = run(name, profile, store, scheduler, workers, progress)
         records, problems = report.records, report.problems
     else:
-        records, problems = sweep.lookup(runs, store)
-    df = sweep.records_to_frame(records)
+        records, problems = sweep.lookup(_experiment(name).runs(profile),
+                                         default_store() if store is None else store,
+                                         code_version)
+    df = frame(records)
     df.attrs.update(experiment=name, profile=profile,
                     missing=sum(r is None for r in records),
                     problems=[str(p) for p in problems])
     return df
 
 
-def summary(name: str, df: "pd.DataFrame") -> "pd.DataFrame":
+def layout(name: str, df: "pd.DataFrame") -> "pd.DataFrame":
     """``df`` (from :func:`results`) aggregated in the deck's layout for experiment ``name``."""
-    return _experiment(name).summarize(df)
+    return _experiment(name).layout(df)
 
 
-def deck_table(name: str) -> "pd.DataFrame":
-    """The deck's published values of Table 2 or Table 3, in :func:`summary`'s layout."""
-    import pandas as pd
-
-    if name == "table2":
-        cols = ["Success (%)", "Parameters (K)", "Time (s)", "Train MSE", "Val MSE", "Test MSE",
-                "Policy error"]
-        rows = [{"Group": g, "Description": r, **dict(zip(cols, DECK_TABLE2[r]))}
-                for g, r, _ in TABLE2_ROWS]
-    elif name == "table3":
-        cols = ["Time (s)", "Parameters (K)", "Train MSE", "Val MSE", "Test MSE"]
-        rows = [{"Group": g, "Description": r, **dict(zip(cols, DECK_TABLE3[(g, r)]))}
-                for g, r, _ in TABLE3_ROWS]
-    else:
-        raise ValueError(f"the deck has a table for 'table2' and 'table3', not {name!r}")
-    return pd.DataFrame(rows).set_index(["Group", "Description"])
+def deck_layout(name: str) -> "pd.DataFrame":
+    """The deck's published values of experiment ``name``'s table (:mod:`symdp.deck`), in
+    :func:`layout`'s layout."""
+    exp = _experiment(name)
+    if exp.deck_layout is None:
+        published = [n for n, e in EXPERIMENTS.items() if e.deck_layout is not None]
+        raise ValueError(f"the deck has a table for {' and '.join(map(repr, published))}, "
+                         f"not {name!r}")
+    return exp.deck_layout()
 
 
 def run_all(profile: str = "paper", names=None, store: Any = None, scheduler: Any = None,
@@ -572,34 +506,5 @@ def run_all(profile: str = "paper", names=None, store: Any = None, scheduler: An
     can run it once before executing its chapters, which then only read the store.
     """
     names = list(EXPERIMENTS) if names is None else list(names)
-    runs = [run for n in names for run in _experiment(n).runs(profile)]
-    return sweep.run_sweep(runs, store, scheduler, workers, progress, desc=f"all ({profile})")
-
-
-def run_cli(args) -> int:
-    """``symdp sweep <experiment> [--profile] [--scheduler] [--workers] [--store]``."""
-    import sys
-
-    exp = _experiment(args.experiment)
-    runs = exp.runs(args.profile)
-    print(f"{exp.name} ({args.profile}): {len(runs)} runs; {exp.description}", flush=True)
-    try:
-        report = sweep.run_sweep(runs, args.store, args.scheduler, args.workers,
-                                 desc=f"{exp.name} ({args.profile})")
-    except OSError as exc:  # e.g. no scheduler at --scheduler
-        if args.scheduler is None:
-            raise
-        print(f"symdp: error: argument --scheduler: cannot use {args.scheduler!r}: {exc}",
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are stored; run the same command again to resume",
-              file=sys.stderr)
-        return 130
-    for problem in report.problems:
-        print(f"skipped untrusted file {problem}", file=sys.stderr)
-    df = sweep.records_to_frame(report.records)
-    ok = int(df["success"].sum()) if len(df) else 0
-    print(f"{report.summary()}")
-    print(f"success in {ok}/{len(df)} runs; results in {report.store / exp.name}")
-    return 0
+    runs = [r for n in names for r in _experiment(n).runs(profile)]
+    return _sweep(runs, store, scheduler, workers, progress, f"all ({profile})")

@@ -1,31 +1,39 @@
-"""Sweeps: many independent runs on Dask, with a resumable on-disk result store.
+"""The sweep engine: many independent runs on Dask, with a resumable on-disk result store.
+
+Generic: it knows nothing of the functions it runs, of the package that holds them, or of what
+makes a completed run a good one. The caller gives it the runs, the store's folder and the
+function that says which code version computes them.
 
 A **run** is a JSON-able configuration (:func:`make_run`)::
 
     {"experiment": "table2",                       # the store's folder
-     "func": "symdp.runs.experiments:solve_task",       # what to call, "module:function"
+     "func": "mypackage.tasks:fit",                # what to call, "module:function"
      "kwargs": {...},                              # its arguments: model, network, solver, seed
      "labels": {"row": "Deep Sets: L = 2", "seed": 3},  # how the results are grouped
      "timeout": 240.0}                             # hard wall-clock limit in seconds (or None)
 
-Its **key** is the SHA-256 of the canonical JSON of the configuration together with the code
-version (:func:`code_version`: ``symdp.__version__`` plus a hash of the sources that compute
-results), so changing any parameter, or the code, gives a new key and a new run.
+Its **key** (:func:`run_key`) is the SHA-256 of the canonical JSON of the configuration together
+with the **code version**, a string the caller's version function returns (given to
+:func:`run_sweep` as a function or its ``"module:function"`` reference, and evaluated on the
+client and on every worker), so changing any parameter, or the code, gives a new key and a new
+run; a worker whose code version differs from the client's has its result refused.
 
 The **store** is a directory with one JSON file per finished run,
-``<store>/<experiment>/<key>.json``, written atomically (temporary file in the same directory, fsync, :func:`os.replace`): a crash never
-leaves a half-written result under a key. A run whose valid file exists is never repeated; a file
-that does not parse, has the wrong schema, or whose key does not match its own configuration is
-reported (:class:`StoreProblem`) and never trusted, and its run is executed again.
+``<store>/<experiment>/<key>.json``, written atomically (temporary file in the same directory,
+fsync, :func:`os.replace`): a crash never leaves a half-written result under a key. A run whose
+valid file exists is never repeated; a file that does not parse, has the wrong schema, or whose
+key does not match its own configuration is reported (:class:`StoreProblem`) and never trusted,
+and its run is executed again.
 
 **Execution** (:func:`run_sweep`) uses Dask: by default a ``distributed.LocalCluster`` of processes
 with one thread each (one worker per CPU), or the scheduler at any address (``Client(address)``),
 so a cluster started with dask-jobqueue needs nothing else. ``scheduler="serial"`` runs in this
-process, without Dask. Each task runs one configuration with one torch thread, catches exceptions,
-non-finite results and timeouts, and returns a record with status ``"ok"`` or ``"failed"`` and the
-reason; the client writes each record as its future completes, so an interrupted sweep resumes
-where it stopped. Dask is imported only inside the functions that need it: the solver never
-depends on it.
+process, without Dask. Each task runs one configuration (``OMP_NUM_THREADS=1`` unless set),
+catches exceptions, non-finite results and timeouts, and returns a record with status ``"ok"`` or
+``"failed"`` and the reason (whether a completed run reached what it aimed at is the caller's to
+judge); the client writes each record as its future completes, so an interrupted sweep resumes
+where it stopped. Dask is imported only inside the functions that need it: the functions it runs
+never depend on it.
 
 **Loading**: :func:`load_results` gives a pandas DataFrame of an experiment's stored results
 (metadata, labels and the flattened result fields, one row per run).
@@ -35,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import functools
 import hashlib
 import importlib
 import json
@@ -60,7 +67,6 @@ __all__ = [
     "StoreProblem",
     "SweepReport",
     "ResultStore",
-    "code_version",
     "canonical_json",
     "make_run",
     "run_key",
@@ -69,43 +75,52 @@ __all__ = [
     "lookup",
     "load_results",
     "records_to_frame",
-    "default_store",
 ]
 
+# The name of the record format. It keeps the name it was first written under, so records stored
+# before the engine moved stay records of this format (of another code version), not foreign files.
 SCHEMA = "symdp.runs.sweep.result/1"
 STATUSES = ("ok", "failed")
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler given by address
-log = logging.getLogger("symdp.runs.sweep")
-
-# The modules a sweep task runs (the solver and its economics, the regression, the task wrappers
-# and this engine, plus the package's ``__init__`` that every worker imports). Only these make up
-# the code version: editing a chapter helper, a plot or the command line must not throw away
-# hours of stored runs, and a new module enters the hash only when it is listed here.
-COMPUTING_MODULES = frozenset({
-    "__init__.py", "_checks.py", "_sources.py", "params.py", "economics.py", "lq.py", "networks.py",
-    "evaluation.py", "solver.py", "studies/__init__.py", "studies/regression.py",
-    "runs/__init__.py", "runs/experiments.py", "runs/sweep.py",
-})
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------
 # Keys
 
 
-@functools.lru_cache(maxsize=None)
-def code_version() -> str:
-    """``"<symdp.__version__>+<sha256 of the computing sources, 16 hex digits>"``.
+def _reference(func: str | Callable, what: str) -> str:
+    """``func`` as ``"module:function"``, the form a worker can import.
 
-    The hash covers the sources in :data:`COMPUTING_MODULES`, read from disk (path and bytes, in
-    sorted order), so any change to the model, solver, networks, evaluation, regression or sweep
-    code changes every key, while chapter helpers, plots and the command line do not. Computed
-    once per process: it stands for the code this process has loaded (a worker started later
-    that sees other code on disk says so, and its results are not trusted).
+    A module-level function is converted; a lambda or a function defined inside another has no
+    such name and is refused here, rather than failing on every worker.
     """
-    from .. import __version__
-    from .._sources import source_hash
+    if callable(func):
+        func = f"{func.__module__}:{func.__qualname__}"
+    if not isinstance(func, str) or func.count(":") != 1 or "<" in func:
+        raise ValueError(f"{what} must be 'module:function' or a module-level function, "
+                         f"got {func!r}")
+    return func
 
-    return f"{__version__}+{source_hash(COMPUTING_MODULES)[:16]}"
+
+def _resolve(func: str) -> Callable:
+    module, _, name = func.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _code_version(version: str | Callable[[], str]) -> str:
+    """The code version ``version`` gives (a function, or its ``"module:function"``).
+
+    Always through the reference, as a worker will resolve it, so a version function a worker
+    could not import fails here, at once.
+    """
+    code = _resolve(_reference(version, "version"))()
+    if not isinstance(code, str) or not code:
+        raise TypeError(f"the code version must be a non-empty string, got {code!r}")
+    return code
 
 
 def canonical_json(obj: Any) -> str:
@@ -141,10 +156,7 @@ def make_run(
             c.isalnum() or c in "_-" for c in experiment):
         raise ValueError(f"experiment must be a non-empty name of letters, digits, '_' or '-', "
                          f"got {experiment!r}")
-    if callable(func):
-        func = f"{func.__module__}:{func.__qualname__}"
-    if not isinstance(func, str) or func.count(":") != 1:
-        raise ValueError(f"func must be 'module:function' or a function, got {func!r}")
+    func = _reference(func, "func")
     if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0
                                     and math.isfinite(timeout)):
         raise ValueError(f"timeout must be None or a finite number > 0, got {timeout!r}")
@@ -161,12 +173,12 @@ def make_run(
         raise ValueError(f"run configuration is not JSON-able (or holds NaN/inf): {exc}") from None
 
 
-def run_key(config: Mapping[str, Any], code: str | None = None) -> str:
+def run_key(config: Mapping[str, Any], code: str) -> str:
     """SHA-256 (hex) of the canonical JSON of ``{"config": config, "code": code}``.
 
-    ``code`` defaults to :func:`code_version` (now).
+    ``code`` is the code version (a string): the same configuration run by other code is
+    another run.
     """
-    code = code_version() if code is None else code
     return hashlib.sha256(canonical_json({"config": config, "code": code}).encode()).hexdigest()
 
 
@@ -185,20 +197,6 @@ class StoreProblem:
         return f"{self.path}: {self.reason}"
 
 
-def default_store() -> Path:
-    """``$SYMDP_STORE`` if set, else ``results/store`` under the repository root.
-
-    The repository root is the folder holding ``pyproject.toml`` above the package (an editable
-    install); otherwise the current directory.
-    """
-    env = os.environ.get("SYMDP_STORE")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    base = repo if (repo / "pyproject.toml").is_file() else Path.cwd()
-    return base / "results" / "store"
-
-
 class ResultStore:
     """One JSON file per finished run: ``<root>/<experiment>/<key>.json``.
 
@@ -206,8 +204,8 @@ class ResultStore:
     (and logged), and the file is treated as absent.
     """
 
-    def __init__(self, root: str | os.PathLike | None = None):
-        self.root = Path(root) if root is not None else default_store()
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
         self.problems: list[StoreProblem] = []
 
     def path(self, experiment: str, key: str) -> Path:
@@ -340,32 +338,12 @@ class _RunTimeout(Exception):
     pass
 
 
-def _resolve(func: str) -> Callable:
-    module, _, name = func.partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _limit_threads() -> None:
-    """One torch thread per worker: the cluster's parallelism is its workers."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    torch = sys.modules.get("torch")
-    if torch is None:
-        try:
-            import torch
-        except ImportError:  # a run that does not use torch
-            return
-    torch.set_num_threads(1)
-
-
 def _call(func: Callable, kwargs: dict, timeout: float | None) -> Any:
     """``func(**kwargs)``, raising :class:`_RunTimeout` after ``timeout`` seconds.
 
-    With a timeout the call runs in a daemon thread that also sets torch's thread count (a per-
-    thread setting for OpenMP). Python cannot stop a thread: on a Dask cluster the client
-    restarts the worker of a timed-out run; in serial mode the thread is left to finish.
+    With a timeout the call runs in a daemon thread (a function that sets per-thread state, such
+    as OpenMP's thread count, sets it there). Python cannot stop a thread: on a Dask cluster the
+    client restarts the worker of a timed-out run; in serial mode the thread is left to finish.
     """
     if timeout is None:
         return func(**kwargs)
@@ -373,12 +351,11 @@ def _call(func: Callable, kwargs: dict, timeout: float | None) -> Any:
 
     def target():
         try:
-            _limit_threads()
             box["value"] = func(**kwargs)
         except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name="symdp-run", daemon=True)
+    thread = threading.Thread(target=target, name="sweep-run", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
@@ -411,8 +388,12 @@ def _jsonable(value: Any, where: str, bad: list[str]) -> Any:
     raise TypeError(f"{where or 'result'} is a {type(value).__name__}, not JSON-able")
 
 
-def execute_run(config: Mapping[str, Any]) -> dict:
+def execute_run(config: Mapping[str, Any], version: str | Callable[[], str]) -> dict:
     """Run one configuration and return the worker's part of its record. Never raises.
+
+    ``version`` gives the code version this process runs (see :func:`run_sweep`); the client
+    compares it with its own. ``OMP_NUM_THREADS`` is set to 1 unless already set: the
+    parallelism of a sweep is its workers.
 
     The returned dict has ``status`` ("ok" or "failed"), ``reason`` (None when ok), ``result``
     (the function's dict with non-finite numbers replaced by None; kept for failed runs when
@@ -421,9 +402,10 @@ def execute_run(config: Mapping[str, Any]) -> dict:
     of it, for runs that raised).
     """
     started, t0 = _now(), time.perf_counter()
-    status, reason, result, tb = "ok", None, None, None
+    status, reason, result, tb, worker_code = "ok", None, None, None, None
     try:
-        _limit_threads()
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        worker_code = _code_version(version)
         func = _resolve(config["func"])
         out = _call(func, dict(config.get("kwargs") or {}), config.get("timeout"))
         if not isinstance(out, Mapping):
@@ -446,7 +428,7 @@ def execute_run(config: Mapping[str, Any]) -> dict:
         "finished": _now(),
         "host": socket.gethostname(),
         "worker": _worker_address(),
-        "worker_code": code_version(),
+        "worker_code": worker_code,
         "traceback": tb,
     }
 
@@ -471,7 +453,7 @@ def _record(config: dict, key: str, code: str, part: dict) -> dict:
     if part.get("worker_code") not in (None, code) and record["status"] == "ok":
         # A worker running other code would file its result under the wrong key.
         record["status"] = "failed"
-        record["reason"] = (f"worker runs symdp {part['worker_code']}, the client "
+        record["reason"] = (f"worker runs code {part['worker_code']}, the client "
                             f"{code}: result not trusted")
     return record
 
@@ -487,7 +469,7 @@ def _failed_part(reason: str, seconds: float = 0.0) -> dict:
 # Sweeps (on the client)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepReport:
     """What :func:`run_sweep` did.
 
@@ -504,7 +486,7 @@ class SweepReport:
     records: list[dict | None] = field(default_factory=list)
     problems: list[StoreProblem] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def describe(self) -> str:
         """One line: counts, failures, wall time and the store."""
         done = sum(r is not None for r in self.records)
         failed_all = sum(r is not None and r["status"] == "failed" for r in self.records)
@@ -516,11 +498,12 @@ class SweepReport:
         return text + f"; store {self.store}"
 
 
-def lookup(runs: Iterable[Mapping], store: str | os.PathLike | ResultStore | None = None,
-           ) -> tuple[list[dict | None], list[StoreProblem]]:
-    """The stored record of each run (None where missing or untrusted), and the problems met."""
+def lookup(runs: Iterable[Mapping], store: str | os.PathLike | ResultStore,
+           version: str | Callable[[], str]) -> tuple[list[dict | None], list[StoreProblem]]:
+    """The stored record of each run at the code version ``version`` gives (None where missing
+    or untrusted), and the problems met."""
     store = store if isinstance(store, ResultStore) else ResultStore(store)
-    code = code_version()
+    code = _code_version(version)
     before = len(store.problems)
     out = []
     for config in runs:
@@ -530,11 +513,13 @@ def lookup(runs: Iterable[Mapping], store: str | os.PathLike | ResultStore | Non
 
 def run_sweep(
     runs: Iterable[Mapping],
-    store: str | os.PathLike | ResultStore | None = None,
+    store: str | os.PathLike | ResultStore,
     scheduler: Any = None,
     workers: int | None = None,
     progress: bool | None = None,
     desc: str = "sweep",
+    *,
+    version: str | Callable[[], str],
 ) -> SweepReport:
     """Execute every run of ``runs`` not yet in the store; return a :class:`SweepReport`.
 
@@ -542,8 +527,8 @@ def run_sweep(
     ----------
     runs : iterable of dict
         Run configurations (:func:`make_run`). Duplicates run once.
-    store : path or ResultStore, optional
-        Default :func:`default_store`.
+    store : path or ResultStore
+        Where the records are.
     scheduler : None, str or distributed.Client
         None: a new ``LocalCluster`` of ``workers`` processes with one thread each (closed at the
         end). A string: the address of a running Dask scheduler (``"tcp://host:8786"``), or
@@ -554,13 +539,19 @@ def run_sweep(
         Progress bar (done, running, failed, time left) on stderr; default: only on a terminal.
     desc : str
         Label of the progress bar.
+    version : callable or str
+        A function of no arguments returning the code version (a string), or its
+        ``"module:function"`` reference. Part of every key; called here and on every worker (a
+        function is shipped by reference, so it must be importable there), and a worker whose
+        version differs has its results refused: it would file them under the wrong key.
 
     Records are written as their runs finish: interrupting the sweep (Ctrl-C) loses only the
     runs in flight, and the next call executes just the missing ones.
     """
     t0 = time.perf_counter()
     store = store if isinstance(store, ResultStore) else ResultStore(store)
-    code = code_version()
+    version = _reference(version, "version")  # what the workers resolve
+    code = _code_version(version)
     configs = [json.loads(canonical_json(dict(c))) for c in runs]
     keys = [run_key(c, code) for c in configs]
     before = len(store.problems)
@@ -586,11 +577,11 @@ def run_sweep(
             if isinstance(scheduler, str) and scheduler == "serial":
                 for key, config in todo.items():
                     _bar_state(bar, running=1, failed=failed)
-                    finish(key, execute_run(config))
+                    finish(key, execute_run(config, version))
                     _bar_state(bar, running=0, failed=failed, step=1)
             else:
                 with _client(scheduler, workers) as client:
-                    _run_on_dask(client, todo, finish, bar, lambda: failed)
+                    _run_on_dask(client, todo, version, finish, bar, lambda: failed)
         finally:
             if bar is not None:
                 bar.close()
@@ -601,11 +592,12 @@ def run_sweep(
                        problems=store.problems[before:])
 
 
-def _run_on_dask(client, todo: dict, finish: Callable, bar, n_failed: Callable) -> None:
+def _run_on_dask(client, todo: dict, version: str, finish: Callable, bar,
+                 n_failed: Callable) -> None:
     from distributed import as_completed
 
     slots = max(1, sum(client.nthreads().values()))
-    futures = {client.submit(execute_run, config, key=f"symdp-run-{key}", pure=False): key
+    futures = {client.submit(execute_run, config, version, key=f"sweep-run-{key}", pure=False): key
                for key, config in todo.items()}
     remaining = len(futures)
     _bar_state(bar, running=min(slots, remaining), failed=0)
@@ -679,10 +671,9 @@ def records_to_frame(records: Iterable[Mapping | None]) -> "pd.DataFrame":
     """One row per record: metadata, then labels, then the result's fields.
 
     Metadata columns: ``key``, ``experiment``, ``run_status`` ("ok"/"failed"), ``run_reason``,
-    ``run_seconds``, ``finished``, ``code_version``. ``ok`` is ``run_status == "ok"`` and
-    ``success`` is ``ok`` and the result's own ``success`` (when it has one), so a failed run
-    counts as a failure. A result field whose name is already taken is prefixed ``result_``.
-    Missing runs (None) are skipped.
+    ``run_seconds``, ``finished``, ``code_version``, and ``ok`` (``run_status == "ok"``: the run
+    completed; whether it reached what it aimed at is the caller's to judge). A result field
+    whose name is already taken is prefixed ``result_``. Missing runs (None) are skipped.
     """
     import pandas as pd
 
@@ -698,27 +689,26 @@ def records_to_frame(records: Iterable[Mapping | None]) -> "pd.DataFrame":
         }
         for k, v in (r["config"].get("labels") or {}).items():
             row.setdefault(k, v)
-        result = r.get("result") or {}
-        for k, v in result.items():
+        for k, v in (r.get("result") or {}).items():
             row[k if k not in row else f"result_{k}"] = v
-        row["success"] = ok and bool(result.get("success", True))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def load_results(
     experiment: str,
-    store: str | os.PathLike | ResultStore | None = None,
-    current_code: bool = True,
+    store: str | os.PathLike | ResultStore,
+    version: str | Callable[[], str] | None = None,
 ) -> "pd.DataFrame":
     """All stored results of ``experiment`` as a DataFrame (see :func:`records_to_frame`).
 
-    With ``current_code`` (default) only the records of the present code version; untrusted files
-    are skipped and listed in ``df.attrs["problems"]``.
+    With ``version`` (as in :func:`run_sweep`) only the records of the code version it gives;
+    None: the records of every version. Untrusted files are skipped and listed in
+    ``df.attrs["problems"]``.
     """
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     before = len(store.problems)
-    records = store.scan(experiment, code_version() if current_code else None)
+    records = store.scan(experiment, None if version is None else _code_version(version))
     df = records_to_frame(records)
     df.attrs["problems"] = [str(p) for p in store.problems[before:]]
     return df
