@@ -62,7 +62,11 @@ class LinearPolicyCoefficients:
         return {"H0": self.H0, "H1": self.H1}
 
 
-def lq_roots(beta: float = 0.95, gamma: float = 90.0, delta: float = 0.05) -> dict:
+_DECK = ModelParams()  # the deck's calibration: lq_roots' defaults
+
+
+def lq_roots(beta: float = _DECK.beta, gamma: float = _DECK.gamma, delta: float = _DECK.delta
+             ) -> dict:
     """Both linear solutions of the Euler equation, in closed form.
 
     Returns
