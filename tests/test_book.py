@@ -1,8 +1,9 @@
 """The book's machinery: Jupytext pairs in sync, regression references current, toc complete, the
-rerun command strict about parameters, and the chapter helpers (symdp.book.chapter) validating their
-input.
+rerun command strict about parameters, the build running the declared sweeps first, and the chapter
+helpers (symdp.book.chapter) validating their input.
 
-The chapters' executions are compared with the reference notebooks by tests/test_notebooks.py.
+The chapter contract itself (declarations, PARAMS) is tested by tests/test_contract.py; the
+chapters' executions are compared with the reference notebooks by tests/test_notebooks.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jupytext
 import nbformat
 import pytest
 
-from symdp.book import build as bookbuild, chapter as chapters
+from symdp.book import build as bookbuild, chapter as chapters, contract, statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -67,24 +68,29 @@ def test_paired_notebook_committed_without_outputs(chapter):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_follows_the_conventions(chapter):
-    """Jupytext header, a parameters cell with profile, then setup() for this very chapter."""
+    """Jupytext header, a parameters cell with profile, the declaration hidden from readers, then
+    setup() with that declaration (whose name tests/test_contract.py checks against the file)."""
     md_text = (BOOK / f"{chapter}.md").read_text()
     assert "formats: ipynb,md:myst" in md_text, f"book/{chapter}.md lacks the jupytext pairing header"
     nb = jupytext.read(BOOK / f"{chapter}.md")
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert len(code) >= 2
+    assert len(code) >= 3
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be tagged parameters"
-    names = bookbuild.chapter_parameters(nb)
+    names = contract.parameter_names(nb)
     assert names[0] == "profile", "the parameters cell starts with profile = \"paper\""
     values = {t.id: ast.literal_eval(n.value) for n in ast.parse(code[0].source).body
               if isinstance(n, ast.Assign) for t in n.targets}
     assert values["profile"] == "paper"
     assert all(values[n] is None for n in names[1:]), "chapter parameters default to None"
-    assert "remove-input" in code[1].metadata.get("tags", [])
-    call = next(n for n in ast.walk(ast.parse(code[1].source))
+    tags = code[1].metadata.get("tags", [])
+    assert contract.TAG in tags, "the second code cell declares CHAPTER (tagged 'chapter')"
+    assert "remove-cell" in tags, "readers do not see the declaration: tag it remove-cell too"
+    assert "remove-input" in code[2].metadata.get("tags", [])
+    call = next(n for n in ast.walk(ast.parse(code[2].source))
                 if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup")
-    assert ast.literal_eval(call.args[0]) == chapter, f"setup() must be called with {chapter!r}"
+    assert [ast.unparse(a) for a in call.args] == ["CHAPTER", "profile"], (
+        "the third code cell is cfg = setup(CHAPTER, profile, ...)")
     assert sorted(k.arg for k in call.keywords) == sorted(names[1:]), (
         "setup() must receive every parameter of the parameters cell as a keyword")
 
@@ -158,13 +164,6 @@ def test_rerun_rejects_unknown_profile():
     assert proc.returncode == 2 and "bogus_profile" in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_has_paper_and_ci_profiles(chapter):
-    profiles = bookbuild.chapter_profiles(jupytext.read(BOOK / f"{chapter}.md"))
-    assert profiles is not None, f"{chapter}: setup()'s profile table must be a literal dict"
-    assert {"paper", "ci"} <= set(profiles), f"{chapter}: profiles {profiles}"
-
-
 def test_rerun_rejects_unknown_chapter_and_bad_values():
     proc = _run("chapter", "99_nothing", "--params", "N=8")
     assert proc.returncode == 2 and "99_nothing" in proc.stderr
@@ -172,28 +171,15 @@ def test_rerun_rejects_unknown_chapter_and_bad_values():
     assert proc.returncode == 2 and "Python literal" in proc.stderr
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("", {}),
-    ("N=256 nu=1.2", {"N": 256, "nu": 1.2}),
-    ("arch='relu' Ns=[64, 128] flag=True", {"arch": "relu", "Ns": [64, 128], "flag": True}),
-    ("x=(1,) y=None", {"x": (1,), "y": None}),
-])
-def test_parse_params(text, expected):
-    assert bookbuild.parse_params(text) == expected
-
-
-@pytest.mark.parametrize("text", ["N", "N=", "N=relu", "2N=1", "N=[1, 2"])
-def test_parse_params_rejects(text):
-    with pytest.raises(bookbuild.UsageError):
-        bookbuild.parse_params(text)
-
-
-def test_rerun_command_round_trips():
-    params = {"N": 256, "nu": 1.2, "arch": "relu", "Ns": [64, 128], "t": (1,)}
-    cmd = chapters.rerun_command("05_linear", "paper", params)
-    assert cmd.startswith("make chapter CHAPTER=05_linear PARAMS=")
-    assert bookbuild.parse_params(cmd.split('PARAMS="', 1)[1].rstrip('"')) == params
-    assert "PROFILE=ci" in chapters.rerun_command("05_linear", "ci", params)
+def test_check_params_names_a_bad_declaration(tmp_path):
+    """The build reads the declaration: one that disagrees with the file is a usage error."""
+    root = _fake_root(tmp_path)
+    path = root / "book" / "05_linear.md"
+    path.write_text(path.read_text().replace('    "05_linear",\n', '    "05_lineal",\n', 1))
+    proc = subprocess.run([sys.executable, "-m", "symdp.book.build", "--root", str(root),
+                           "check-params", "05_linear"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "'05_lineal'" in proc.stderr, proc.stderr
 
 
 def test_cache_key_depends_on_parameters():
@@ -207,12 +193,13 @@ def test_cache_key_depends_on_parameters():
 # symdp.book.chapter ---------------------------------------------------------------------------------
 
 PROFILES = {"paper": {"N": 128, "seeds": 10}, "ci": {"N": 32, "seeds": 2}}
+LINEAR = contract.Chapter("05_linear", PROFILES, sweeps=("table2",))
 
 
 def test_setup_resolves_profile_values():
     import torch
 
-    cfg = chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=5)
+    cfg = chapters.setup(LINEAR, "ci", N=None, seeds=5)
     assert (cfg.N, cfg.seeds, cfg.profile, cfg.chapter) == (32, 5, "ci", "05_linear")
     assert cfg.overrides == ("seeds",)
     assert torch.get_num_threads() == 1
@@ -229,9 +216,9 @@ def test_setup_seeds_everything():
     import numpy as np
     import torch
 
-    chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=None)
+    chapters.setup(LINEAR, "ci", N=None, seeds=None)
     a = (np.random.rand(), torch.rand(1).item(), random.random())
-    chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=None)
+    chapters.setup(LINEAR, "ci", N=None, seeds=None)
     assert a == (np.random.rand(), torch.rand(1).item(), random.random())
 
 
@@ -242,12 +229,36 @@ def test_setup_seeds_everything():
 ])
 def test_setup_rejects(profile, params, match):
     with pytest.raises(ValueError, match=match):
-        chapters.setup("05_linear", profile, PROFILES, **params)
+        chapters.setup(LINEAR, profile, **params)
 
 
-def test_setup_rejects_bad_chapter_name():
-    with pytest.raises(ValueError, match="NN_slug"):
-        chapters.setup("linear", "ci", PROFILES, N=None, seeds=None)
+def test_setup_takes_the_declaration():
+    with pytest.raises(TypeError, match="CHAPTER"):
+        chapters.setup("05_linear", "ci", N=None, seeds=None)
+
+
+def test_setup_rejects_a_parameter_named_like_an_attribute():
+    declared = contract.Chapter("05_linear", {"ci": {"N": 32, "values": 1}})
+    with pytest.raises(ValueError, match="'values'"):
+        chapters.setup(declared, "ci", N=None, values=None)
+
+
+def test_a_chapter_reads_only_the_sweeps_it_declares(monkeypatch):
+    from symdp.runs import experiments
+
+    calls = []
+    monkeypatch.setattr(experiments, "results", lambda name, profile, **kw: calls.append(
+        (name, profile, kw)) or "frame")
+    cfg = chapters.setup(LINEAR, "ci", N=None, seeds=None)
+    assert cfg.sweeps == ("table2",)
+    assert cfg.results("table2", progress=False) == "frame"
+    assert calls == [("table2", "ci", {"progress": False})]
+    with pytest.raises(ValueError, match="'table3'.*declared: table2"):
+        cfg.results("table3")
+    undeclared = chapters.setup(contract.Chapter("05_linear", PROFILES), "ci", N=None, seeds=None)
+    with pytest.raises(ValueError, match="'table2'.*declared: none"):
+        undeclared.results("table2")
+    assert len(calls) == 1, "an undeclared sweep must not run"
 
 
 def test_glue_rounds():
@@ -276,18 +287,18 @@ def test_significant_rejects_zero_digits():
 
 
 def test_a_page_at_its_published_values_has_no_banner():
-    cfg = chapters.setup("05_linear", "paper", PROFILES, N=None, seeds=None)
+    cfg = chapters.setup(LINEAR, "paper", N=None, seeds=None)
     assert cfg.departures == {} and cfg.departure_banner() == ""
     assert "dropdown" in cfg._repr_markdown_()
 
 
 def test_a_page_at_other_values_names_each_departure_at_the_top():
-    cfg = chapters.setup("05_linear", "paper", PROFILES, N=256.0, seeds=10)
+    cfg = chapters.setup(LINEAR, "paper", N=256.0, seeds=10)
     assert cfg.departures == {"N": (256.0, 128)}  # seeds=10 is the published value
     md = cfg._repr_markdown_()
     assert md.startswith(":::{warning}") and "`N = 256.0` (published: `128`)" in md
     assert "seeds = 10" not in md.split(":::")[1]
-    assert "at the `ci` profile" in chapters.setup("05_linear", "ci", PROFILES, N=None,
+    assert "at the `ci` profile" in chapters.setup(LINEAR, "ci", N=None,
                                                    seeds=None).departure_banner()
 
 
@@ -311,7 +322,7 @@ def test_claim_glues_the_phrase_its_condition_chooses():
 
 
 def test_deck_note_says_when_the_page_is_not_the_decks_configuration():
-    cfg = chapters.setup("05_linear", "ci", PROFILES, N=None, seeds=None)
+    cfg = chapters.setup(LINEAR, "ci", N=None, seeds=None)
     assert chapters.deck_note("t-deck", cfg, "Figure 1", seeds=2) is True
     assert chapters.glued()["t-deck"] == "Deck: Figure 1."
     assert chapters.deck_note("t-deck", cfg, "Figure 1", N=128, seeds=2) is False
@@ -348,8 +359,9 @@ def test_statistics_page_lists_every_chapter():
               "started_utc": "2025-01-01T00:00:00+00:00",
               "versions": {"python": "3.11", "torch": "2"},
               "cpu": {"model": "cpu", "cores": 2, "platform": "linux"}}]
-    page = bookbuild._statistics_page(ROOT, stats)
+    page = statistics.page(ROOT, stats)
     assert page.startswith("# Execution statistics")
+    assert "(`symdp/book/statistics.py`)" in page, "the page names the module that writes it"
     assert f"<{CHAPTERS[0]}>" in page and "`N=8`" in page and "| torch | 2 |" in page
 
 
@@ -411,13 +423,6 @@ def test_show_table_caption_may_hold_roles():
 
 # (d) Sweeps before chapters ----------------------------------------------------------------------
 
-def test_chapter_sweeps_name_every_experiment_once():
-    from symdp.runs import experiments
-
-    found = [name for c in CHAPTERS for name in bookbuild.chapter_sweeps(ROOT, c)]
-    assert sorted(found) == sorted(experiments.EXPERIMENTS), found
-
-
 def _fake_root(tmp_path: Path) -> Path:
     import shutil
 
@@ -436,7 +441,7 @@ def test_book_runs_the_chapters_sweeps_first_as_one(tmp_path, monkeypatch):
     monkeypatch.setattr(bookbuild, "_stage", lambda *a: root)
     monkeypatch.setattr(bookbuild, "_render", lambda *a: root)
     bookbuild.build_book(root, "ci")
-    expected = tuple(sorted(n for c in CHAPTERS for n in bookbuild.chapter_sweeps(ROOT, c)))
+    expected = tuple(sorted(n for c in CHAPTERS for n in contract.read(ROOT, c).sweeps))
     assert calls == [("sweeps", expected, "ci"), ("chapters", tuple(CHAPTERS))]
     calls.clear()  # only the sweeps of the chapters that execute
     bookbuild.build_book(root, "ci", only=["01_problem", "05_linear"])
@@ -444,6 +449,22 @@ def test_book_runs_the_chapters_sweeps_first_as_one(tmp_path, monkeypatch):
     calls.clear()  # a single-chapter rerun leaves its sweep to the chapter
     bookbuild.build_book(root, "ci", target=("05_linear", {"seeds": 3}))
     assert [c[0] for c in calls] == ["chapters"]
+
+
+def test_the_build_reads_the_declared_sweeps_not_the_calls(tmp_path, monkeypatch):
+    """A sweep read through a variable (name = "table2"; cfg.results(name)) is still run first."""
+    root, calls = _fake_root(tmp_path), []
+    path = root / "book" / "05_linear.md"
+    text = path.read_text()
+    line = 'runs = cfg.results("table2", '
+    assert line in text
+    path.write_text(text.replace(line, 'name = "table2"\nruns = cfg.results(name, '))
+    monkeypatch.setattr(bookbuild, "_run_sweeps", lambda names, profile: calls.append(names))
+    monkeypatch.setattr(bookbuild, "_run_jobs", lambda jobs, n: [])
+    monkeypatch.setattr(bookbuild, "_stage", lambda *a: root)
+    monkeypatch.setattr(bookbuild, "_render", lambda *a: root)
+    bookbuild.build_book(root, "ci", only=["05_linear"])
+    assert calls == [["table2"]]
 
 
 def _glue_out(name, text, record=None):

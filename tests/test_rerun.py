@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from symdp.book import build as bookbuild, chapter as chapters
+from symdp.book import build as bookbuild, chapter as chapters, contract
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = bookbuild.present_chapters(ROOT)
@@ -91,7 +91,7 @@ def test_a_rerun_page_names_its_departures_at_the_top(rerun_dir, chapter):
     assert md.startswith(":::{warning}"), f"{chapter}: the rerun page opens without the banner"
     banner = md.split(":::")[1]
     for name, value in RERUN[chapter].items():
-        shown = f"`{name} = {chapters.format_value(value)}` (published: "
+        shown = f"`{name} = {contract.format_value(value)}` (published: "
         assert shown in banner, f"{chapter}: the banner does not name {name} = {value!r}"
 
 

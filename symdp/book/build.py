@@ -14,15 +14,20 @@ is staged in ``_build/src`` (configuration, bibliography, the executed notebooks
 twins, and a generated "Execution statistics" page) and ``jupyter-book build -W`` renders it into
 ``_build/html``; Jupyter Book never executes anything itself.
 
-Before executing, ``book`` runs the sweeps that the chapters to execute read
-(``experiments.results("name", ...)`` in their source; :func:`chapter_sweeps`) as one sweep on
-one cluster (:func:`symdp.runs.experiments.run_all`), so every run has a core to itself; the chapters,
+Before executing, ``book`` runs the sweeps that the chapters to execute declare (``sweeps=`` of
+the ``CHAPTER`` in each chapter's cell tagged ``chapter``, read with
+:func:`symdp.book.contract.read`; a chapter can read no other, see
+:meth:`symdp.book.chapter.ChapterConfig.results`) as one sweep on one cluster
+(:func:`symdp.runs.experiments.run_all`), so every run has a core to itself; the chapters,
 executed two at a time, then read the result store. (Left to the chapters, two sweeps would share
 the two cores, each run would take twice as long, and wall-clock caps would fail some of them.)
 
-``chapter`` reruns one chapter with new parameter values (Python literals) and rebuilds the book
-with the other chapters' latest executions (executing those that have none). A parameter the
-chapter's ``parameters`` cell does not define is an error (exit status 2, one line naming it).
+``chapter`` reruns one chapter with new parameter values (Python literals, the ``PARAMS`` syntax
+of :mod:`symdp.book.contract`) and rebuilds the book with the other chapters' latest executions
+(executing those that have none). A parameter the chapter's ``parameters`` cell does not define,
+or a profile its ``CHAPTER`` does not declare, is an error (exit status 2, one line naming it).
+
+The "Execution statistics" page is written by :mod:`symdp.book.statistics` from the JSON sidecars.
 
 The regression references (``tests/notebooks/``) are made and checked by
 :mod:`symdp.book.references`, which executes chapters with :func:`execute_into`.
@@ -31,12 +36,9 @@ The regression references (``tests/notebooks/``) are made and checked by
 from __future__ import annotations
 
 import argparse
-import ast
 import datetime as _dt
 import hashlib
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess
@@ -44,12 +46,12 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from .._sources import package_files, source_hash
+from . import contract, statistics
 
 __all__ = [
     "BuildError",
@@ -58,25 +60,19 @@ __all__ = [
     "toc_chapters",
     "check_toc",
     "chapter_notebook",
-    "chapter_parameters",
-    "chapter_profiles",
-    "parse_params",
     "validate_params",
     "cache_key",
-    "chapter_sweeps",
     "execute_chapter",
     "build_book",
     "main",
 ]
 
 # Not part of a chapter execution: editing them must not re-execute the book.
-BUILD_TOOLS = frozenset({"book/build.py", "book/references.py"})
+BUILD_TOOLS = frozenset({"book/build.py", "book/references.py", "book/statistics.py"})
 KERNEL_NAME = "symdp-book"  # a kernelspec pointing at this interpreter, installed in sys.prefix
 GENERATED = {"book/execution_statistics"}  # toc entries written by the build, not in the repo
 CHAPTER_RE = re.compile(r"^book/(\d\d_[a-z0-9_]+)$")
 INJECTED_TAG = "injected-parameters"
-PACKAGES = ["symdp", "torch", "numpy", "scipy", "matplotlib", "pandas", "papermill", "jupytext",
-            "jupyter-book", "myst-nb", "sphinx", "ipykernel"]
 
 # Jupyter Book's LaTeX class (jupyterBook.cls) loads bbm.sty for \mathbbm, used only by macros this
 # book never calls; Debian ships bbm.sty solely in the 1.4 GB texlive-fonts-extra. This stand-in
@@ -168,85 +164,41 @@ def chapter_notebook(root: Path, chapter: str):
     return jupytext.read(path)
 
 
-def chapter_parameters(nb) -> list[str]:
-    """Names assigned in the notebook's cell tagged ``parameters`` (in order)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            names: list[str] = []
-            for node in ast.parse(cell.source).body:
-                targets = []
-                if isinstance(node, ast.Assign):
-                    targets = node.targets
-                elif isinstance(node, ast.AnnAssign):
-                    targets = [node.target]
-                for t in targets:
-                    if isinstance(t, ast.Name) and t.id not in names:
-                        names.append(t.id)
-            return names
-    raise BuildError("the chapter has no code cell tagged 'parameters'")
+def _declaration(root: Path, chapter: str, error: type[Exception] = BuildError) -> contract.Chapter:
+    """The chapter's ``CHAPTER`` (:func:`symdp.book.contract.read`), its errors as ``error``."""
+    try:
+        return contract.read(root, chapter)
+    except ValueError as exc:
+        raise error(str(exc)) from None
 
 
-def chapter_profiles(nb) -> list[str] | None:
-    """Profile names of the chapter's ``setup(chapter, profile, {...}, ...)`` call, if literal."""
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "setup(" not in cell.source:
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            return None
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup"
-                    and len(node.args) >= 3):
-                try:
-                    return list(ast.literal_eval(node.args[2]))
-                except ValueError:
-                    return None
-    return None
+def _parse_params(text: str | None) -> dict[str, Any]:
+    """:func:`symdp.book.contract.parse_params`, its errors raised as :class:`UsageError`."""
+    try:
+        return contract.parse_params(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
-_ASSIGN_RE = re.compile(r"\s+(?=[A-Za-z_][A-Za-z0-9_]*\s*=)")
-
-
-def parse_params(text: str | None) -> dict[str, Any]:
-    """``"N=256 nu=1.2 arch='relu' Ns=[64, 128]"`` -> dict; values are Python literals."""
-    out: dict[str, Any] = {}
-    text = (text or "").strip()
-    if not text:
-        return out
-    for piece in _ASSIGN_RE.split(text):
-        name, sep, value = piece.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            raise UsageError(f"cannot read {piece!r} in PARAMS: write name=value pairs, "
-                             'e.g. PARAMS="N=256 nu=1.2"')
-        try:
-            out[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            raise UsageError(
-                f"value of {name} is not a Python literal: {value!r} (quote strings: "
-                f"{name}='{value}')"
-            ) from None
-        if name in out and list(out).count(name) > 1:  # pragma: no cover - dicts keep one key
-            raise UsageError(f"{name} given twice in PARAMS")
-    return out
-
-
-def validate_params(root: Path, chapter: str, params: dict[str, Any],
+def validate_params(root: Path, chapter: str, values: dict[str, Any],
                     profile: str | None = None) -> list[str]:
-    """Raise UsageError naming the first parameter (or the profile) the chapter does not have."""
-    nb = chapter_notebook(root, chapter)
-    names = chapter_parameters(nb)
-    for name in params:
+    """Raise UsageError naming the first parameter (or the profile) the chapter does not have.
+
+    Returns the names ``PARAMS`` may set: ``profile`` and the chapter's parameters.
+    """
+    declared = _declaration(root, chapter, UsageError)
+    names = ["profile", *declared.parameters]
+    for name in values:
         if name not in names:
             raise UsageError(
                 f"chapter {chapter} has no parameter {name!r} (its parameters: {', '.join(names)})"
             )
-    profile = params.get("profile", profile)
-    profiles = chapter_profiles(nb)
-    if profile is not None and profiles is not None and profile not in profiles:
-        raise UsageError(f"chapter {chapter} has no profile {profile!r} (its profiles: "
-                         f"{', '.join(profiles)})")
+    profile = values.get("profile", profile)
+    if profile is not None:
+        try:
+            declared.profile(profile)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     return names
 
 
@@ -266,10 +218,10 @@ def symdp_hash() -> str:
     return source_hash(f for f in package_files() if f not in BUILD_TOOLS)
 
 
-def cache_key(root: Path, chapter: str, params: dict[str, Any]) -> str:
-    """Chapter source + parameters + symdp sources."""
+def cache_key(root: Path, chapter: str, parameters: dict[str, Any]) -> str:
+    """Chapter source + papermill's parameters + symdp sources."""
     src = (root / "book" / f"{chapter}.md").read_bytes()
-    return _sha(src, json.dumps(params, sort_keys=True, default=repr).encode(),
+    return _sha(src, json.dumps(parameters, sort_keys=True, default=repr).encode(),
                 symdp_hash().encode())
 
 
@@ -287,48 +239,6 @@ def ensure_kernel() -> str:
         spec_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(spec, indent=1))
     return KERNEL_NAME
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
-def _cpu() -> dict[str, Any]:
-    """The machine the chapters ran on: CPU model, logical cores, memory, GPU, platform."""
-    model = platform.processor() or platform.machine()
-    memory = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = round(int(line.split()[1]) / 2**20, 1)  # kB -> GiB
-                break
-    except OSError:
-        pass
-    return {"model": model, "cores": os.cpu_count(), "memory_gib": memory, "gpu": _gpu(),
-            "platform": platform.platform()}
-
-
-def _gpu() -> str:
-    """Name(s) of the CUDA devices torch sees, or "none" (the chapters run on the CPU)."""
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return ", ".join(torch.cuda.get_device_name(i)
-                             for i in range(torch.cuda.device_count()))
-    except Exception:  # pragma: no cover - a broken CUDA setup is "none" for this record
-        pass
-    return "none"
 
 
 def clean_notebook(nb, chapter_nb) -> None:
@@ -360,11 +270,13 @@ def _first_error(nb) -> str:
     return "unknown error"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Job:
+    """One chapter execution; ``parameters`` are papermill's (``profile`` and any overrides)."""
+
     root: str
     chapter: str
-    params: dict
+    parameters: dict
     output: str  # notebook written here
     sidecar: str | None  # JSON statistics written here (None: no sidecar)
     key: str | None
@@ -388,7 +300,7 @@ def execute_chapter(job: Job) -> dict:
     error = None
     try:
         pm.execute_notebook(
-            str(source), str(out), parameters=job.params, kernel_name=kernel,
+            str(source), str(out), parameters=job.parameters, kernel_name=kernel,
             cwd=str(root / "book"), progress_bar=False, log_output=False,
         )
     except pm.PapermillExecutionError:
@@ -401,13 +313,13 @@ def execute_chapter(job: Job) -> dict:
     nbformat.write(nb, out)
     stats = {
         "chapter": job.chapter,
-        "profile": job.params.get("profile"),
-        "parameters": job.params,
+        "profile": job.parameters.get("profile"),
+        "parameters": job.parameters,
         "resolved": _setup_output(nb),
         "wall_seconds": round(wall, 2),
         "started_utc": started.isoformat(timespec="seconds"),
-        "versions": _versions(),
-        "cpu": _cpu(),
+        "versions": statistics.versions(),
+        "cpu": statistics.machine(),
         "torch_threads": 1,
         "cache_key": job.key,
         "error": error,
@@ -417,12 +329,9 @@ def execute_chapter(job: Job) -> dict:
     return stats
 
 
-_SWEEP_CALL = re.compile(r"experiments\.results\(\s*[\"']([A-Za-z0-9_]+)[\"']")
-
-
-def chapter_sweeps(root: Path, chapter: str) -> list[str]:
-    """The experiments whose results ``chapter`` reads: its ``experiments.results("name", ...)``."""
-    return _SWEEP_CALL.findall((Path(root) / "book" / f"{chapter}.md").read_text())
+def _sweeps(root: Path, chapters: list[str]) -> list[str]:
+    """Every sweep the ``chapters`` declare, once, sorted."""
+    return sorted({name for c in chapters for name in _declaration(root, c).sweeps})
 
 
 def _run_sweeps(names: list[str], profile: str) -> None:
@@ -437,7 +346,7 @@ def _run_sweeps(names: list[str], profile: str) -> None:
 
 def _run_jobs(jobs: list[Job], n_workers: int) -> list[dict]:
     for job in jobs:
-        print(f"executing {job.chapter} with {_fmt_params(job.params)}", flush=True)
+        print(f"executing {job.chapter} with {_fmt_parameters(job.parameters)}", flush=True)
     if n_workers <= 1 or len(jobs) <= 1:
         results = []
         for job in jobs:
@@ -457,8 +366,8 @@ def _report(stats: dict) -> None:
     print(f"  {stats['chapter']}: {status} in {stats['wall_seconds']:.1f} s", flush=True)
 
 
-def _fmt_params(params: dict) -> str:
-    return " ".join(f"{k}={v!r}" for k, v in params.items())
+def _fmt_parameters(parameters: dict) -> str:
+    return " ".join(f"{k}={v!r}" for k, v in parameters.items())
 
 
 def _raise_failures(results: list[dict], where: str) -> None:
@@ -471,13 +380,6 @@ def _raise_failures(results: list[dict], where: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Staging and rendering
-
-
-def _chapter_title(root: Path, chapter: str) -> str:
-    for line in (root / "book" / f"{chapter}.md").read_text().splitlines():
-        if line.startswith("# "):
-            return line[2:].strip()
-    return chapter
 
 
 def _stage(root: Path, executed: Path, chapters: list[str], only: list[str] | None) -> Path:
@@ -514,7 +416,7 @@ def _stage(root: Path, executed: Path, chapters: list[str], only: list[str] | No
     for chapter in chapters:
         sidecar = executed / f"{chapter}.json"
         stats.append(json.loads(sidecar.read_text()) if sidecar.exists() else {"chapter": chapter})
-    (src / "book" / "execution_statistics.md").write_text(_statistics_page(root, stats))
+    (src / "book" / "execution_statistics.md").write_text(statistics.page(root, stats))
     (src / "_latex").mkdir()
     (src / "_latex" / "bbm.sty").write_text(BBM_STY)  # see latex_additional_files, _config.yml
     return src
@@ -532,65 +434,6 @@ def _filter_toc(node: Any, drop: set[str]) -> Any:
                 out[k] = v
         return out
     return node
-
-
-def _statistics_page(root: Path, stats: list[dict]) -> str:
-    lines = [
-        "# Execution statistics",
-        "",
-        "Every chapter of this book was executed by papermill before the book was rendered; the "
-        "pages show exactly those executions. This page is generated by the build "
-        "(`symdp/book/build.py`) from each execution's record: the profile and the parameters "
-        "each chapter ran with, how long it took, and the software and hardware it ran on. Each "
-        "chapter's page starts with the same parameters and the command that reruns it.",
-        "",
-        "| Chapter | Profile | Parameters set | Run time (s) | Executed (UTC) |",
-        "|:--|:--|:--|--:|:--|",
-    ]
-    total = 0.0
-    for s in stats:
-        ch = s["chapter"]
-        params = {k: v for k, v in (s.get("parameters") or {}).items() if k != "profile"}
-        given = ", ".join(f"`{k}={v!r}`" for k, v in params.items()) or "none (profile values)"
-        wall = s.get("wall_seconds", float("nan"))
-        total += wall
-        lines.append(
-            f"| {{doc}}`{_chapter_title(root, ch)} <{ch}>` | `{s.get('profile', '?')}` | {given} "
-            f"| {wall:.1f} | {s.get('started_utc', '?')} |"
-        )
-    lines.append(f"| **All chapters** | | | **{total:.1f}** | |")
-    lines += ["", "## Resolved parameters", "",
-              "Every parameter's value in each chapter's run (the profile's value unless set).", ""]
-    for s in stats:
-        resolved = s.get("resolved") or {}
-        values = ", ".join(f"`{k}={v}`" for k, v in resolved.get("params", {}).items())
-        lines.append(f"- **{s['chapter']}** ({s.get('profile', '?')}): {values or 'none'}")
-    envs = {json.dumps([s.get("versions"), s.get("cpu")], sort_keys=True) for s in stats}
-    lines += ["", "## Software and hardware", ""]
-    if len(envs) > 1:
-        lines += ["The chapters were executed in more than one environment; each is listed.", ""]
-    for env in sorted(envs):
-        versions, cpu = json.loads(env)
-        if not versions:
-            continue
-        who = [s["chapter"] for s in stats
-               if json.dumps([s.get("versions"), s.get("cpu")], sort_keys=True) == env]
-        threads = sorted({str(s.get("torch_threads", "?")) for s in stats if s["chapter"] in who})
-        memory = cpu.get("memory_gib")
-        lines += [
-            f"Chapters {', '.join(who)}:",
-            "",
-            "| Component | Version |",
-            "|:--|:--|",
-            *[f"| {k} | {v} |" for k, v in versions.items()],
-            f"| CPU | {cpu['model']} ({cpu['cores']} logical cores; torch used "
-            f"{'/'.join(threads)} thread{'s' if threads != ['1'] else ''}) |",
-            f"| Memory | {f'{memory} GiB' if memory is not None else 'not recorded'} |",
-            f"| GPU | {cpu.get('gpu', 'not recorded')} |",
-            f"| Platform | {cpu['platform']} |",
-            "",
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def _render(root: Path, src: Path, builder: str) -> Path:
@@ -628,8 +471,8 @@ def _chapters_for(root: Path, only: list[str] | None) -> list[str]:
     return [c for c in chapters if only is None or c in only]
 
 
-def build_book(root: Path, profile: str = "paper", only: list[str] | None = None, jobs: int = 2,
-               builder: str = "html", target: tuple[str, dict] | None = None,
+def build_book(root: Path, profile: str = contract.PUBLISHED, only: list[str] | None = None,
+               jobs: int = 2, builder: str = "html", target: tuple[str, dict] | None = None,
                force: bool = False) -> Path:
     """Execute what needs executing, stage, render. See the module docstring.
 
@@ -641,14 +484,14 @@ def build_book(root: Path, profile: str = "paper", only: list[str] | None = None
     executed.mkdir(parents=True, exist_ok=True)
     todo = []
     for chapter in chapters:
-        params = {"profile": profile}
+        parameters = {"profile": profile}
         reuse_any = False
         if target is not None:
             if chapter == target[0]:
-                params.update(target[1])
+                parameters.update(target[1])
             else:
                 reuse_any = True
-        key = cache_key(root, chapter, params)
+        key = cache_key(root, chapter, parameters)
         nb_path, sidecar = executed / f"{chapter}.ipynb", executed / f"{chapter}.json"
         if nb_path.exists() and sidecar.exists() and not (force and target is None):
             record = json.loads(sidecar.read_text())
@@ -657,11 +500,11 @@ def build_book(root: Path, profile: str = "paper", only: list[str] | None = None
                         root, chapter, record.get("parameters", {})):
                     print(f"note: {chapter} is shown from an execution of an older source or "
                           "package; `make book` re-executes it", flush=True)
-                print(f"cached {chapter} ({_fmt_params(record.get('parameters', {}))})",
+                print(f"cached {chapter} ({_fmt_parameters(record.get('parameters', {}))})",
                       flush=True)
                 continue
-        todo.append(Job(str(root), chapter, params, str(nb_path), str(sidecar), key))
-    sweeps = sorted({n for job in todo for n in chapter_sweeps(root, job.chapter)})
+        todo.append(Job(str(root), chapter, parameters, str(nb_path), str(sidecar), key))
+    sweeps = _sweeps(root, [job.chapter for job in todo])
     if sweeps and target is None:
         _run_sweeps(sweeps, profile)
     results = _run_jobs(todo, jobs)
@@ -680,9 +523,9 @@ def execute_into(root: Path, out_dir: Path, chapters: list[str], profile: str = 
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     overrides = overrides or {}
-    for chapter, params in overrides.items():
-        validate_params(root, chapter, dict(params), profile)
-    sweeps = sorted({n for c in chapters for n in chapter_sweeps(root, c)})
+    for chapter, values in overrides.items():
+        validate_params(root, chapter, dict(values), profile)
+    sweeps = _sweeps(root, chapters)
     if sweeps:
         _run_sweeps(sweeps, profile)
     todo = [Job(str(root), c, {"profile": profile, **overrides.get(c, {})},
@@ -703,14 +546,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=".", help="repository root (default: .)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_book = sub.add_parser("book", help="execute (cached) and render every chapter")
-    p_book.add_argument("--profile", default="paper")
+    p_book.add_argument("--profile", default=contract.PUBLISHED)
     p_book.add_argument("--only", help="build a book of these chapters only (comma-separated)")
     p_book.add_argument("--jobs", type=int, default=2, help="chapters executed at once")
     p_book.add_argument("--builder", default="html", help="jupyter-book builder (html, pdflatex)")
     p_book.add_argument("--force", action="store_true", help="re-execute even if cached")
     p_ch = sub.add_parser("chapter", help="rerun one chapter with new parameters, rebuild")
     p_ch.add_argument("chapter")
-    p_ch.add_argument("--profile", default="paper")
+    p_ch.add_argument("--profile", default=contract.PUBLISHED)
     p_ch.add_argument("--params", default="", help='e.g. "N=256 nu=1.2" (Python literals)')
     p_ch.add_argument("--jobs", type=int, default=2)
     p_ch.add_argument("--builder", default="html")
@@ -727,15 +570,15 @@ def main(argv: list[str] | None = None) -> int:
                        force=args.force)
         elif args.command == "chapter":
             chapter = args.chapter.removeprefix("book/").removesuffix(".md")
-            params = parse_params(args.params)
-            validate_params(root, chapter, params, args.profile)
+            values = _parse_params(args.params)
+            validate_params(root, chapter, values, args.profile)
             if chapter not in toc_chapters(root):
                 raise UsageError(f"chapter {chapter!r} is not listed in _toc.yml")
             build_book(root, args.profile, None, args.jobs, args.builder,
-                       target=(chapter, params))
+                       target=(chapter, values))
         elif args.command == "check-params":
-            params = parse_params(args.params)
-            names = validate_params(root, args.chapter, params)
+            values = _parse_params(args.params)
+            names = validate_params(root, args.chapter, values)
             print(f"ok: {args.chapter} parameters {', '.join(names)}")
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

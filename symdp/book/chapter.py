@@ -1,20 +1,29 @@
 """Helpers for the book's chapters: parameter profiles, seeding, glue, numbered tables and figures.
 
-Every chapter of the book (``book/NN_slug.md``) starts with two code cells::
+Every chapter of the book (``book/NN_slug.md``) starts with three code cells::
 
     # cell tagged "parameters" (papermill injects overrides after it)
     profile = "paper"
     N = None
     seeds = None
 
+    # cell tagged "chapter" and "remove-cell": the chapter's declaration (symdp.book.contract),
+    # which the build reads too
+    from symdp.book.contract import Chapter
+    CHAPTER = Chapter("05_linear",
+                      profiles={"paper": {"N": 128, "seeds": 10}, "ci": {"N": 32, "seeds": 2}},
+                      sweeps=("table2",))
+
     # cell tagged "remove-input" (readers see only its output)
     from symdp.book.chapter import setup
-    cfg = setup("05_linear", profile, {"paper": {"N": 128, "seeds": 10},
-                                       "ci": {"N": 32, "seeds": 2}}, N=N, seeds=seeds)
+    cfg = setup(CHAPTER, profile, N=N, seeds=seeds)
 
-:func:`setup` checks the profile tables against the chapter's parameters, resolves ``None`` to the
+:func:`setup` checks the parameters against the declared profiles, resolves ``None`` to the
 profile's value, makes the run reproducible (one torch thread, fixed seeds, one plotting style)
-and shows the resolved values with the command that reruns the chapter with other values.
+and shows the resolved values with the command that reruns the chapter with other values. The
+chapter reads a sweep's results with ``cfg.results("table2", ...)``
+(:meth:`ChapterConfig.results`), which refuses a sweep the declaration does not name: the build
+runs exactly the declared sweeps before the chapters.
 Numbers quoted in the prose are glued with :func:`glue` and pasted with ``{glue:text}`` roles,
 so they always come from the executed cells.
 """
@@ -30,11 +39,11 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .contract import PUBLISHED, Chapter, format_value, rerun_command
+
 __all__ = [
     "ChapterConfig",
     "setup",
-    "rerun_command",
-    "format_value",
     "glue",
     "glued",
     "show_table",
@@ -44,7 +53,6 @@ __all__ = [
     "compare",
     "claim",
     "deck_note",
-    "PUBLISHED",
     "contradictions",
     "claim_records",
     "glued_texts",
@@ -53,9 +61,6 @@ __all__ = [
 ]
 
 SEED = 0  # every chapter starts from the same seeds: numpy, torch and random
-PUBLISHED = "paper"  # the profile the published book is executed at
-_CHAPTER_RE = re.compile(r"^\d\d_[a-z0-9_]+$")
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # One look for every figure of the book (applied by setup()).
 STYLE = {
@@ -89,45 +94,68 @@ class ChapterConfig:
         The chapter's file stem, e.g. ``"05_linear"``.
     profile : str
         The profile whose values filled the parameters left at None.
-    params : Mapping[str, Any]
+    values : Mapping[str, Any]
         Every parameter's resolved value (read-only).
     overrides : tuple[str, ...]
         Names of the parameters given explicitly (not taken from the profile).
     published : Mapping[str, Any]
-        The values of the published profile (:data:`PUBLISHED`), which the prose, the captions and
-        the deck's configuration are compared against.
+        The values of the published profile (:data:`~symdp.book.contract.PUBLISHED`), which the
+        prose, the captions and the deck's configuration are compared against.
+    sweeps : tuple[str, ...]
+        The sweeps the chapter declares (:attr:`symdp.book.contract.Chapter.sweeps`), the only
+        ones :meth:`results` reads.
     """
 
     chapter: str
     profile: str
-    params: Mapping[str, Any]
+    values: Mapping[str, Any]
     overrides: tuple[str, ...] = field(default=())
     published: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    sweeps: tuple[str, ...] = field(default=())
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: chapter parameters read as attributes.
-        params = object.__getattribute__(self, "params")
-        if name in params:
-            return params[name]
+        values = object.__getattribute__(self, "values")
+        if name in values:
+            return values[name]
         raise AttributeError(
             f"chapter {self.chapter!r} has no parameter {name!r} (its parameters: "
-            f"{', '.join(params) or 'none'})"
+            f"{', '.join(values) or 'none'})"
         )
 
     def as_dict(self) -> dict:
-        """``{"chapter", "profile", **params}`` as a plain dict."""
-        return {"chapter": self.chapter, "profile": self.profile, **dict(self.params)}
+        """``{"chapter", "profile", **values}`` as a plain dict."""
+        return {"chapter": self.chapter, "profile": self.profile, **dict(self.values)}
+
+    def results(self, name: str, **kw: Any):
+        """The results of the sweep ``name`` at this profile
+        (:func:`symdp.runs.experiments.results`, ``**kw`` passed on).
+
+        Raises
+        ------
+        ValueError
+            ``name`` is not among the chapter's declared sweeps. The build runs the declared
+            sweeps before the chapters, as one sweep on every core; an undeclared one would run
+            inside the chapter, sharing the cores with the other chapters executing.
+        """
+        if name not in self.sweeps:
+            raise ValueError(
+                f"chapter {self.chapter} reads the sweep {name!r} without declaring it: add it "
+                f"to sweeps= of its CHAPTER (declared: {', '.join(self.sweeps) or 'none'})")
+        from ..runs import experiments
+
+        return experiments.results(name, self.profile, **kw)
 
     @property
     def command(self) -> str:
         """The shell command that reruns this chapter with these values."""
-        return rerun_command(self.chapter, self.profile, self.params)
+        return rerun_command(self.chapter, self.profile, self.values)
 
     @property
     def departures(self) -> dict[str, tuple[Any, Any]]:
         """``{name: (value, published value)}`` for the parameters that differ from the published
         profile; empty when the page shows what the published book shows."""
-        return {name: (value, self.published[name]) for name, value in self.params.items()
+        return {name: (value, self.published[name]) for name, value in self.values.items()
                 if name in self.published and not _same(value, self.published[name])}
 
     def departure_banner(self) -> str:
@@ -149,7 +177,7 @@ class ChapterConfig:
 
     def _repr_markdown_(self) -> str:
         rows = ["| parameter | value |", "|:--|:--|", f"| profile | `{self.profile}` |"]
-        for name, value in self.params.items():
+        for name, value in self.values.items():
             note = " (published: `" + format_value(self.published[name]) + "`)" if (
                 name in self.departures) else ""
             rows.append(f"| `{name}` | `{format_value(value)}`{note} |")
@@ -164,7 +192,7 @@ class ChapterConfig:
 
     def __repr__(self) -> str:
         lines = [f"chapter {self.chapter}, profile {self.profile}"]
-        for name, value in self.params.items():
+        for name, value in self.values.items():
             note = (f" (published: {format_value(self.published[name])})"
                     if name in self.departures else "")
             lines.append(f"  {name} = {format_value(value)}{note}")
@@ -182,99 +210,58 @@ def _same(a: Any, b: Any) -> bool:
         return format_value(a) == format_value(b)
 
 
-def format_value(value: Any) -> str:
-    """A Python literal for ``value`` without spaces, so it survives ``PARAMS="a=1 b=[1,2]"``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (list, tuple)):
-        inner = ",".join(format_value(v) for v in value)
-        if isinstance(value, tuple):
-            return f"({inner},)" if len(value) == 1 else f"({inner})"
-        return f"[{inner}]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{format_value(k)}:{format_value(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-def rerun_command(chapter: str, profile: str, params: Mapping[str, Any]) -> str:
-    """``make chapter CHAPTER=... [PROFILE=...] PARAMS="name=value ..."``."""
-    parts = ["make chapter", f"CHAPTER={chapter}"]
-    if profile != "paper":
-        parts.append(f"PROFILE={profile}")
-    if params:
-        assigned = " ".join(f"{k}={format_value(v)}" for k, v in params.items())
-        parts.append(f'PARAMS="{assigned}"')
-    return " ".join(parts)
-
-
-def setup(
-    chapter: str, profile: str, profiles: Mapping[str, Mapping[str, Any]], **params: Any
-) -> ChapterConfig:
+def setup(chapter: Chapter, profile: str, **values: Any) -> ChapterConfig:
     """Validate and resolve a chapter's parameters, make the run reproducible, show the settings.
 
     Parameters
     ----------
-    chapter : str
-        The chapter's file stem (``"NN_slug"``), used in the rerun command.
+    chapter : symdp.book.contract.Chapter
+        The chapter's declaration (``CHAPTER``, from its cell tagged ``chapter``): its name, used
+        in the rerun command, its profiles and its sweeps.
     profile : str
-        Name of a profile in ``profiles`` (``"paper"`` or ``"ci"`` in this book).
-    profiles : mapping
-        ``{profile: {parameter: value}}``. Every profile must give a value to every parameter
-        of the chapter, and to nothing else.
-    **params
+        Name of one of the declared profiles (``"paper"`` or ``"ci"`` in this book).
+    **values
         The chapter's parameters as set in its parameters cell; ``None`` means "take the
-        profile's value", anything else overrides it.
+        profile's value", anything else overrides it. Every parameter the profiles set, and
+        nothing else.
 
     Returns
     -------
     ChapterConfig
-        Frozen; ``cfg.N``, ``cfg.profile``, ``cfg.as_dict()``.
+        Frozen; ``cfg.N``, ``cfg.profile``, ``cfg.as_dict()``, ``cfg.results("table2")``.
 
     Raises
     ------
+    TypeError
+        ``chapter`` is not a :class:`~symdp.book.contract.Chapter`.
     ValueError
-        Unknown profile, or a parameter missing from (or unknown to) a profile table; the
+        Unknown profile, a parameter missing from (or unknown to) the profiles, or one named
+        like an attribute of :class:`ChapterConfig` (``cfg.values`` would not read it); the
         message names it.
 
     Side effects: ``torch.set_num_threads(1)``; numpy, torch and ``random`` seeded with
     :data:`SEED`; matplotlib's style set to :data:`STYLE`; the parameter table and the rerun
     command displayed (when running under IPython).
     """
-    if not isinstance(chapter, str) or not _CHAPTER_RE.match(chapter):
-        raise ValueError(f"chapter must look like 'NN_slug' (e.g. '05_linear'), got {chapter!r}")
-    if not profiles:
-        raise ValueError("profiles must define at least one profile")
-    if profile not in profiles:
-        raise ValueError(
-            f"unknown profile {profile!r} for chapter {chapter}: "
-            f"choose one of {', '.join(map(repr, profiles))}"
-        )
-    for name in params:
-        if not _NAME_RE.match(name):
-            raise ValueError(f"parameter name {name!r} is not a Python identifier")
-    for pname, table in profiles.items():
-        missing = [name for name in params if name not in table]
-        if missing:
-            raise ValueError(
-                f"profile {pname!r} of chapter {chapter} has no value for parameter "
-                f"{missing[0]!r}"
-            )
-        extra = [name for name in table if name not in params]
-        if extra:
-            raise ValueError(
-                f"profile {pname!r} of chapter {chapter} sets {extra[0]!r}, which is not a "
-                f"parameter of the chapter (add it to the parameters cell and to setup())"
-            )
-    table = profiles[profile]
-    resolved = {name: (table[name] if value is None else value) for name, value in params.items()}
-    overrides = tuple(name for name, value in params.items() if value is not None)
-    published = profiles.get(PUBLISHED, table)
-    cfg = ChapterConfig(chapter, profile, MappingProxyType(resolved), overrides,
-                        MappingProxyType(dict(published)))
+    if not isinstance(chapter, Chapter):
+        raise TypeError("setup() takes the chapter's declaration, CHAPTER = Chapter(...) from "
+                        f"symdp.book.contract, got {chapter!r}")
+    table = chapter.profile(profile)
+    chapter.check_parameters(values, "setup()")
+    shadowed = [name for name in values if hasattr(ChapterConfig, name)
+                or name in ChapterConfig.__dataclass_fields__]
+    if shadowed:
+        raise ValueError(f"parameter {shadowed[0]!r} of chapter {chapter.name} is named like an "
+                         "attribute of its configuration: rename it")
+    resolved = {name: (table[name] if value is None else value) for name, value in values.items()}
+    overrides = tuple(name for name, value in values.items() if value is not None)
+    published = chapter.profiles.get(PUBLISHED, table)
+    cfg = ChapterConfig(chapter.name, profile, MappingProxyType(resolved), overrides,
+                        MappingProxyType(dict(published)), chapter.sweeps)
 
     _make_reproducible()
     # The metadata lets the build record the resolved values (Execution statistics page).
-    record = {"chapter": chapter, "profile": profile,
+    record = {"chapter": chapter.name, "profile": profile,
               "params": {k: format_value(v) for k, v in resolved.items()}}
     _display(cfg, metadata={"symdp_setup": record})
     return cfg
@@ -481,7 +468,7 @@ def deck_note(name: str, cfg: ChapterConfig, item: str, *, shows: Mapping[str, A
     chapter's parameters, or with ``shows`` for an item whose settings are not chapter parameters
     (a sweep's table: ``shows={"N": spec_N, "nu": spec_nu}``).
     """
-    shown = cfg.params if shows is None else shows
+    shown = cfg.values if shows is None else shows
     unknown = [k for k in deck if k not in shown]
     if unknown:
         where = f"a parameter of {cfg.chapter}" if shows is None else "in shows"

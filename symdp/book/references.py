@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from .statistics import machine
+
 __all__ = [
     "MARGIN",
     "KERNEL_SETTINGS",
@@ -367,12 +369,6 @@ def _chapters(root: Path) -> list[str]:
     return toc_chapters(root)
 
 
-def _cpu() -> dict:
-    from .build import _cpu as cpu
-
-    return cpu()
-
-
 def execute_into(root: Path, out: Path, chapters: list[str], profile: str, jobs: int) -> None:
     from .build import execute_into as _execute
 
@@ -517,7 +513,7 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
             "settings": {name: KERNEL_SETTINGS.get(name, "the reference notebooks as committed "
                                                           "when these tolerances were derived")
                          for name in sample_dirs},
-            "cpu": f"the kernel settings ran on: {_cpu()['model']}, torch {_torch_version()}",
+            "cpu": f"the kernel settings ran on: {machine()['model']}, torch {_torch_version()}",
             "durations": durations,
             "numbers": numbers,
             "texts": {k: sorted(v) for k, v in texts.items()},
