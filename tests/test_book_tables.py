@@ -54,7 +54,7 @@ def test_the_stated_optimiser_is_the_one_the_solver_builds():
 
     from symdp import solver
 
-    assert f"torch.optim.{OPTIMISER}(" in inspect.getsource(solver.solve)
+    assert f"torch.optim.{OPTIMISER}(" in inspect.getsource(solver.training_step)
 
 
 @pytest.mark.parametrize("name", ["table2", "table3"])
