@@ -1,4 +1,4 @@
-"""The deck's published numbers: its Tables 2 and 3, as printed.
+"""The deck's published numbers: its Tables 1 to 3 and the figures its text quotes, as printed.
 
 Data from the paper, not results of this package: the runs (:mod:`symdp.runs`) and the book show
 them beside ours, and tests check that our networks have the deck's coefficient counts. Each
@@ -11,9 +11,34 @@ changes a stored run's key.
 
 from __future__ import annotations
 
-__all__ = ["TABLE2_COLUMNS", "DECK_TABLE2", "TABLE3_COLUMNS", "DECK_TABLE3"]
+__all__ = ["BASELINE_THOUSANDS", "DECK_TABLE1", "TABLE1_COLUMNS", "TABLE2_COLUMNS",
+           "DECK_TABLE2", "TABLE3_COLUMNS", "DECK_TABLE3", "SPARSE_GRID_ERROR"]
 
 _NAN = float("nan")
+
+#: The coefficient counts of the three baselines, in thousands, as the deck's text gives them
+#: (phi(Identity), phi(Moments), phi(ReLU)).
+BASELINE_THOUSANDS = {"identity": 49.4, "moments": 49.8, "relu": 66.8}
+
+#: The columns of the deck's Table 1 (appendix, the regression example): the latent dimension L
+#: of the deep set, and "NONE", the network without symmetry.
+TABLE1_COLUMNS = (1, 2, 3, 4, 5, 20, "NONE")
+
+#: The deck's Table 1: mean relative test error in percent, by N (rows) and the columns
+#: :data:`TABLE1_COLUMNS`.
+DECK_TABLE1 = {
+    2: (1.85, 1.19, 1.91, 1.27, 1.7, 1.75, 1.36),
+    4: (1.04, 1.7, 1.76, 0.76, 0.97, 0.83, 1.65),
+    8: (0.57, 0.57, 0.71, 0.64, 0.6, 0.56, 3.68),
+    16: (0.5, 0.49, 0.51, 0.45, 0.42, 0.48, 4.91),
+    32: (0.32, 0.35, 0.32, 0.28, 0.37, 0.51, 5.69),
+    64: (0.32, 0.27, 0.27, 0.33, 0.28, 0.29, 5.77),
+    128: (0.32, 0.22, 0.24, 0.28, 0.23, 0.22, 5.77),
+}
+
+#: The policy error of the deck's three-point fit in R^512: "approximately 0.06% relative error
+#: of u(X)" (a fraction).
+SPARSE_GRID_ERROR = 0.0006
 
 #: What each value of :data:`DECK_TABLE2` is: success in percent of the runs, coefficients in
 #: thousands, fit time in seconds, Euler MSEs, and the policy error as a fraction.

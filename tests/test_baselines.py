@@ -30,9 +30,10 @@ def test_deck_deep_sets_size_is_width_256_rho_with_biases(L, deck_k):
 
 def test_our_baselines_match_the_decks_stated_sizes():
     # The deck's text: 49.4K, 49.8K and 66.8K coefficients for the three baselines.
-    sizes = [round(count_parameters(make_policy(p)) / 1000, 1) for p in ("identity", "moments",
-                                                                        "relu")]
-    assert sizes == [49.4, 49.8, 66.8]
+    from symdp.deck import BASELINE_THOUSANDS
+
+    sizes = {p: round(count_parameters(make_policy(p)) / 1000, 1) for p in BASELINE_THOUSANDS}
+    assert sizes == BASELINE_THOUSANDS == {"identity": 49.4, "moments": 49.8, "relu": 66.8}
 
 
 # ---------------------------------------------------------------------------------- path bands

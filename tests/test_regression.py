@@ -218,3 +218,12 @@ def test_regression_table_layout_and_medians():
         assert t.loc[8, "NONE"] == pytest.approx(0.02 * 8 * 100)
     with pytest.raises(ValueError, match="rel_error"):
         regression_table([{"N": 2, "L": 1}])
+
+
+def test_the_paper_grid_is_the_decks_table_1():
+    from symdp.deck import DECK_TABLE1, TABLE1_COLUMNS
+    from symdp.studies.regression import TABLE1_L, TABLE1_N
+
+    assert TABLE1_N == tuple(DECK_TABLE1)
+    assert (*TABLE1_L, "NONE") == TABLE1_COLUMNS
+    assert all(len(row) == len(TABLE1_COLUMNS) for row in DECK_TABLE1.values())
