@@ -566,23 +566,17 @@ def table_markdown(
     return f"{fence}{{table}} {caption}\n:name: {name}\n\n{table}\n{fence}\n"
 
 
-def show_table(
-    df,
-    name: str,
-    caption: str,
-    float_format: str | Callable[[Any], str] = ".3g",
-    formats: Mapping[str, str | Callable[[Any], str]] | None = None,
-    index: bool = True,
-) -> None:
+def show_table(df, name: str, caption: str, **formatting: Any) -> None:
     """Display a pandas DataFrame as a numbered, captioned table labelled ``name``.
 
     The output is a MyST ``{table}`` directive (the book renders Markdown outputs as MyST), so
     the table gets a number and ``{numref}`name``` refers to it. Tag the cell ``remove-input``.
-    Numbers are formatted here (``formats`` per column, e.g. ``{"error": ".2%"}`` or
-    ``{"error": significant(2, percent=True)}``, else
-    ``float_format``; NaN shows as "-"), which also keeps the stored output stable for the notebook regression.
+    Numbers are formatted here, by :func:`table_markdown`'s ``formatting`` keywords
+    (``formats`` per column, e.g. ``{"error": ".2%"}`` or
+    ``{"error": significant(2, percent=True)}``, else ``float_format``; ``index``; NaN shows
+    as "-"), which also keeps the stored output stable for the notebook regression.
     """
-    markdown = table_markdown(df, name, caption, float_format, formats, index)
+    markdown = table_markdown(df, name, caption, **formatting)
     _display(_MarkdownTable(markdown, markdown))
 
 
