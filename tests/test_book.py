@@ -19,7 +19,7 @@ import jupytext
 import nbformat
 import pytest
 
-from symdp.book import build as bookbuild, chapter as chapters, contract, statistics
+from symdp.book import build as bookbuild, chapter as chapters, contract, references, statistics
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -33,8 +33,7 @@ def _cells(nb) -> list[tuple[str, str, tuple]]:
 
 
 def _code(nb, skip_injected: bool = False) -> list[str]:
-    return [c.source.strip() for c in nb.cells if c.cell_type == "code"
-            and not (skip_injected and bookbuild.INJECTED_TAG in c.metadata.get("tags", []))]
+    return references.code_cells(nb, skip_injected)
 
 
 def test_there_are_chapters():

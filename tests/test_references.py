@@ -184,3 +184,27 @@ def test_a_text_the_spread_saw_on_other_kernels_passes_and_an_unseen_one_fails()
     # Under the reference's text its numbers are still compared exactly.
     (d,) = compare("ch", ref, _outputs(w="larger than", row="0.032% (n = 2)"), {}, (), seen)
     assert d.kind == "number"
+
+
+def test_carrying_outputs_keeps_the_new_code_and_the_references_numbers():
+    reference = _notebook(_glue("err", "0.51%"), _table("tab-x", ["| a | 1.0e-07 | 3.1 |"]))
+    executed = _notebook(_glue("err", "0.52%"), _table("tab-x", ["| a | 1.1e-07 | 2.9 |"]))
+    executed.cells[0].source = "err = fit()  # the code changed"
+    extra = nbformat.v4.new_code_cell("y = 1")
+    extra.outputs = [_glue("new", "7")]  # an output the reference does not have keeps its value
+    executed.cells.append(extra)
+    carried = refs.carry_outputs(executed, reference)
+    assert refs.code_cells(carried) == ["err = fit()  # the code changed", "y = 1"]
+    out = extract(carried)
+    assert out["glue:err"] == extract(reference)["glue:err"]
+    assert out["table:tab-x"] == extract(reference)["table:tab-x"]
+    assert out["glue:new"].numbers == (("glue:new", "7"),)
+
+
+def test_code_cells_leave_out_the_injected_parameters():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = 'paper'"),
+                nbformat.v4.new_code_cell("profile = 'ci'"), nbformat.v4.new_markdown_cell("x")]
+    nb.cells[1].metadata["tags"] = ["injected-parameters"]
+    assert refs.code_cells(nb) == ["profile = 'paper'"]
+    assert refs.code_cells(nb, skip_injected=False) == ["profile = 'paper'", "profile = 'ci'"]

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from .build import INJECTED_TAG
 from .statistics import machine
 
 __all__ = [
@@ -211,14 +212,17 @@ def _glue_text(data: dict) -> str:
     return value if isinstance(value, str) else plain
 
 
-def extract(nb) -> dict[str, Output]:
-    """Every compared output of an executed chapter notebook, keyed and in order."""
-    outputs: dict[str, Output] = {}
+def _walk(nb):
+    """Each compared output of an executed chapter: ``(cell, index, key, text, numbers)``, in order.
+
+    The key names the output for the comparison: a glued name, ``setup``, a table's label, or
+    the running count of the plain outputs.
+    """
     plain = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for out in cell.get("outputs", []):
+        for i, out in enumerate(cell.get("outputs", [])):
             meta = out.get("metadata", {}) or {}
             data = out.get("data", {}) or {}
             glue = (meta.get("scrapbook") or {}).get("name")
@@ -250,8 +254,34 @@ def extract(nb) -> dict[str, Output]:
                     key = f"out{plain}:{label}"
                     plain += 1
                     text, numbers = split_numbers(body or "", key)
-            outputs[key] = Output(key, text, tuple(numbers))
-    return outputs
+            yield cell, i, key, text, numbers
+
+
+def extract(nb) -> dict[str, Output]:
+    """Every compared output of an executed chapter notebook, keyed and in order."""
+    return {key: Output(key, text, tuple(numbers)) for _, _, key, text, numbers in _walk(nb)}
+
+
+def code_cells(nb, skip_injected: bool = True) -> list[str]:
+    """The sources of ``nb``'s code cells (papermill's injected parameters left out): what a
+    reference notebook must share with its chapter to be current."""
+    return [c.source.strip() for c in nb.cells if c.cell_type == "code"
+            and not (skip_injected and INJECTED_TAG in c.metadata.get("tags", []))]
+
+
+def carry_outputs(executed, reference):
+    """``executed`` (a notebook) with each output replaced by the reference's output of the same
+    key: the new code with the reference's numbers.
+
+    What a reference becomes when a chapter's code changed but nothing it prints moved beyond its
+    tolerance: the numbers stay those the tolerances were derived around, instead of drifting to
+    this machine's rounding. An output the reference lacks keeps its new value.
+    """
+    theirs = {key: cell.outputs[i] for cell, i, key, _, _ in _walk(reference)}
+    for cell, i, key, _, _ in list(_walk(executed)):
+        if key in theirs:
+            cell.outputs[i] = theirs[key]
+    return executed
 
 
 def compare(chapter: str, reference: dict[str, Output], new: dict[str, Output],
@@ -396,7 +426,19 @@ def refresh(root: Path, accept: bool, jobs: int = 2, executed: Path | None = Non
         for d in diffs:
             print(d)
         if not diffs and not missing:
-            print("the references are current: nothing moved beyond its tolerance")
+            stale = _code_changed(root, executed, chapters)
+            if not stale:
+                print("the references are current: nothing moved beyond its tolerance")
+                return 0
+            print(f"nothing moved beyond its tolerance; the code of {', '.join(stale)} changed")
+            if not accept:
+                print("Nothing written. Rerun with `make refresh-references ACCEPT=1` to give the "
+                      "references the new code, with their own numbers.", file=sys.stderr)
+                return 1
+            for chapter in stale:
+                _write_recoded(root, executed, chapter)
+            print(f"references of {', '.join(stale)} written to tests/notebooks/ with the new code "
+                  "and their own outputs; tolerances unchanged")
             return 0
         if not accept:
             print(f"\n{len(diffs)} difference(s) beyond tolerance, {len(missing)} new chapter(s). "
@@ -410,6 +452,24 @@ def refresh(root: Path, accept: bool, jobs: int = 2, executed: Path | None = Non
         print(f"references written to tests/notebooks/ ({len(chapters)} chapters); tolerances "
               "recomputed around the new values from their stored samples")
     return 0
+
+
+def _code_changed(root: Path, executed: Path, chapters: list[str]) -> list[str]:
+    """The chapters whose executed code differs from their reference's."""
+    import nbformat
+
+    return [c for c in chapters
+            if code_cells(nbformat.read(executed / f"{c}.ipynb", as_version=4))
+            != code_cells(nbformat.read(reference_dir(root) / f"{c}.ipynb", as_version=4))]
+
+
+def _write_recoded(root: Path, executed: Path, chapter: str) -> None:
+    import nbformat
+
+    path = reference_dir(root) / f"{chapter}.ipynb"
+    new = carry_outputs(nbformat.read(executed / f"{chapter}.ipynb", as_version=4),
+                        nbformat.read(path, as_version=4))
+    nbformat.write(new, path)
 
 
 def _rebase_tolerances(root: Path, chapter: str) -> None:
