@@ -23,6 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from symdp import ModelParams, SolverConfig, make_policy, solve
 from symdp.economics import euler_residual, gauss_hermite
+from symdp.networks import PHI_KINDS
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
@@ -80,7 +81,7 @@ def bench(N: int, phi: str, seeds: int, test_trajectories: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--N", type=int, nargs="+", default=[128, 1024, 10000])
-    ap.add_argument("--phis", nargs="+", default=["identity", "moments", "relu"])
+    ap.add_argument("--phis", nargs="+", default=list(PHI_KINDS))
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--large-seeds", type=int, default=5, help="seeds for N > 128 (phi relu only)")
     ap.add_argument("--test-trajectories", type=int, default=256)

@@ -17,7 +17,9 @@ import math
 import sys
 from dataclasses import fields
 
+from ._checks import integer
 from .lq import lq_roots
+from .networks import PHI_KINDS
 from .params import ModelParams
 from .runs import experiments
 
@@ -42,13 +44,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_int(text: str) -> int:
+    """An argparse type: the text as an int >= 1 (the package's own rule, :func:`_checks.integer`)."""
     try:
-        value = int(text)
+        return integer("value", int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
 
 
 def _finite_float(text: str) -> float:
@@ -82,7 +82,7 @@ def _build_parser() -> _Parser:
 
     solve = sub.add_parser("solve", help="fit a deep-sets policy on the Euler residual")
     _add_model_flags(solve, _PARAM_FLAGS)
-    solve.add_argument("--phi", choices=["identity", "moments", "relu"], default="relu")
+    solve.add_argument("--phi", choices=PHI_KINDS, default="relu")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--device", default="cpu", help="cpu or cuda")
     solve.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")

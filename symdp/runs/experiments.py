@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .. import deck
+from ..networks import PHI_KINDS
 from . import layouts, sweep, tasks
 
 if TYPE_CHECKING:
@@ -277,7 +278,7 @@ def _implicit_runs(profile: str) -> list[dict]:
     N = 128 if paper else CI_N
     base = dict(IMPLICIT_CAPS) if paper else dict(CI_SOLVER)
     runs = []
-    for phi in ("identity", "moments", "relu"):
+    for phi in PHI_KINDS:
         for zero_last in (True, False):
             for gradient in ("semi", "full"):
                 for seed in range(seeds):

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from ..networks import PHI_KINDS
+
 if TYPE_CHECKING:  # pandas is an optional dependency (the ``sweep`` extra)
     import pandas as pd
 
@@ -130,7 +132,7 @@ def implicit_bias_layout(df: "pd.DataFrame") -> "pd.DataFrame":
     import pandas as pd
 
     out = []
-    for phi in ("identity", "moments", "relu"):
+    for phi in PHI_KINDS:
         for init in ("zero last layer", "default"):
             for gradient in ("semi", "full"):
                 sub = df[(df["phi"] == phi) & (df["init"] == init) & (df["gradient"] == gradient)] \

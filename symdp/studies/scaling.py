@@ -1,4 +1,5 @@
-"""What one training step costs as N grows (chapter 6 of the book).
+"""How cost grows with N (chapter 6 of the book): one solver step timed, fits summarised by N,
+and the exponent of a power law in N.
 
 The sweep ``figure3`` of :mod:`symdp.runs.experiments` times whole fits of the mean-only phi(ReLU),
 whose aggregation :math:`\\frac1N\\sum_i\\phi(X_i)` reduces to two averages. The deck's phi(ReLU)
@@ -6,6 +7,10 @@ has hidden biases, so phi must be evaluated at every firm: a full fit of it at N
 hours on one CPU thread. :func:`step_seconds` measures instead the time of a few of the solver's
 Adam steps (the same loss, minibatch and quadrature as :func:`symdp.solver.solve`), from which the
 time per epoch follows: an epoch is ``ceil(grid points / batch)`` steps.
+
+:func:`quantiles_by_n` summarises a sweep's fits by N (medians and their spread) and
+:func:`loglog_slope` fits the exponent b of :math:`y \\propto N^b`: 1 for time that grows
+linearly, -1/2 for an error that concentrates (chapter 4).
 """
 
 from __future__ import annotations
