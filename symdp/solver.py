@@ -31,6 +31,7 @@ residuals, and :func:`symdp.evaluation.evaluate` rejects those.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -247,12 +248,19 @@ def tensor_kw(config: SolverConfig) -> dict:
     """Apply ``config.threads`` and return the run's tensor keywords (``device``, ``dtype``).
 
     A CUDA device that is absent fails here, before any work, rather than at the first tensor.
+    On the CPU, PyTorch is asked to back its large tensors with transparent huge pages
+    (``THP_MEM_ALLOC_ENABLE=1``, unless the environment already sets it): at large N every step
+    allocates tensors of tens of megabytes afresh, and faulting them in 4 KiB pages was most of a
+    fit's time (``benchmarks/scale.py`` measures it). It changes where memory comes from, not a
+    single number of the fit.
     """
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False")
+    if device.type == "cpu":
+        os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")  # read by PyTorch at allocation
     return {"device": device, "dtype": DTYPES[config.dtype]}
 
 

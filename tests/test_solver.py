@@ -1,4 +1,5 @@
 import math
+import os
 import time
 from dataclasses import replace
 
@@ -384,3 +385,14 @@ def test_solve_is_the_steps_in_turn():
         assert torch.equal(a, b)
     assert isinstance(r.policy, torch.nn.Module) and isinstance(fit.grid, Grid)
     assert isinstance(fit.grid.draws, Draws) and first_draws  # the grid's first half, public
+
+
+def test_a_cpu_run_asks_for_huge_pages_unless_the_environment_says_otherwise(monkeypatch):
+    from symdp.solver import tensor_kw
+
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
+    tensor_kw(SolverConfig())
+    assert os.environ["THP_MEM_ALLOC_ENABLE"] == "1"
+    monkeypatch.setenv("THP_MEM_ALLOC_ENABLE", "0")
+    tensor_kw(SolverConfig())
+    assert os.environ["THP_MEM_ALLOC_ENABLE"] == "0"
