@@ -1,8 +1,9 @@
-"""Command line: ``symdp lq``, ``symdp solve`` and ``symdp sweep``.
+"""Command line: ``symdp models``, ``symdp lq``, ``symdp solve`` and ``symdp sweep``.
 
-All parsing and printing is here; the work is the package's (:func:`symdp.lq.lq_roots`,
-:func:`symdp.solver.solve`, :func:`symdp.runs.experiments.run`). The model's flags and their
-defaults are :class:`~symdp.params.ModelParams`'s fields, so the command line cannot drift from the
+All parsing and printing is here; the work is the package's (:mod:`symdp.models`,
+:func:`symdp.solver.solve`, :func:`symdp.runs.experiments.run`). ``--model NAME`` picks a model of
+:data:`symdp.models.MODELS` (default ``investment``, the deck's); its flags, their defaults and
+their ranges are its parameters dataclass's fields, so the command line cannot drift from the
 model's calibration.
 
 Bad input exits with status 2 and a single line on stderr naming the argument.
@@ -11,25 +12,19 @@ Bad input exits with status 2 and a single line on stderr naming the argument.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import sys
 from dataclasses import fields
 
 from ._checks import integer
-from .lq import lq_roots
+from .models import MODELS
 from .networks import PHI_KINDS
-from .params import ModelParams
 from .runs import experiments
 
 __all__ = ["main"]
 
-#: The model flags of ``symdp solve``: every field of :class:`~symdp.params.ModelParams`.
-_PARAM_FLAGS = tuple(f.name for f in fields(ModelParams))
-#: The model flags of ``symdp lq``: the fields :func:`~symdp.lq.lq_roots` takes.
-_LQ_FLAGS = tuple(name for name in inspect.signature(lq_roots).parameters if name in _PARAM_FLAGS)
-_HELP = {"N": "number of firms", "nu": "demand curvature >= 1"}
+_DEFAULT_MODEL = "investment"
 
 
 class _UsageError(Exception):
@@ -51,6 +46,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        return integer("value", int(text), low=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+
+
 def _finite_float(text: str) -> float:
     try:
         value = float(text)
@@ -61,27 +63,53 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _add_model_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
-    """``--<field>`` for each named field of :class:`ModelParams`, defaulting to the field's own
-    default; an integer field takes integers >= 1, the others finite floats (the model checks
-    the rest)."""
-    for f in fields(ModelParams):
-        if f.name in names:
-            kind = _positive_int if isinstance(f.default, int) else _finite_float
-            parser.add_argument(f"--{f.name}", type=kind, default=f.default,
-                                help=_HELP.get(f.name))
+def _flags(name: str) -> list[str]:
+    """``--share-a`` (and the field's own spelling, ``--share_a``, where it differs)."""
+    dashed = f"--{name.replace('_', '-')}"
+    return [dashed] if "_" not in name else [dashed, f"--{name}"]
 
 
-def _build_parser() -> _Parser:
+def _add_model_flags(parser: argparse.ArgumentParser, model: type, names=None) -> None:
+    """A flag for each field of ``model.Params`` (or those in ``names``), defaulting to the
+    field's default: an integer field takes integers >= 1, a pair two finite floats, the others
+    a finite float (the model checks the rest)."""
+    for f in fields(model.Params):
+        if names is not None and f.name not in names:
+            continue
+        kind = _positive_int if isinstance(f.default, int) else _finite_float
+        extra = {"nargs": len(f.default), "metavar": ("A", "B")} if isinstance(
+            f.default, tuple) else {}
+        help_ = f.metadata.get("help", "")
+        allowed = f.metadata.get("allowed")
+        parser.add_argument(*_flags(f.name), dest=f.name, type=kind, default=f.default,
+                            help=f"{help_}; {allowed}" if allowed else help_ or None, **extra)
+
+
+def _model_class(argv: list[str]) -> type:
+    """The class ``--model`` names in ``argv`` (read before the model's own flags exist)."""
+    pre = _Parser(add_help=False)
+    pre.add_argument("--model", default=_DEFAULT_MODEL)
+    known, _ = pre.parse_known_args(argv)
+    if known.model not in MODELS:
+        raise _UsageError(f"argument --model: invalid choice: {known.model!r} "
+                          f"(choose from {', '.join(MODELS)})")
+    return MODELS[known.model]
+
+
+def _build_parser(model: type = MODELS[_DEFAULT_MODEL]) -> _Parser:
     parser = _Parser(prog="symdp", description="Symmetry in high-dimensional dynamic programming.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    lq = sub.add_parser("lq", help="both linear solutions of the nu = 1 Euler equation")
-    _add_model_flags(lq, _LQ_FLAGS)
+    sub.add_parser("models", help="the models, their parameters and ranges")
+
+    lq = sub.add_parser("lq", help="every exact solution of a model's linear case")
+    lq.add_argument("--model", choices=tuple(MODELS), default=_DEFAULT_MODEL)
+    _add_model_flags(lq, model, model.linear_parameters)
     lq.add_argument("--json", action="store_true", help="print one JSON object")
 
     solve = sub.add_parser("solve", help="fit a deep-sets policy on the Euler residual")
-    _add_model_flags(solve, _PARAM_FLAGS)
+    solve.add_argument("--model", choices=tuple(MODELS), default=_DEFAULT_MODEL)
+    _add_model_flags(solve, model)
     solve.add_argument("--phi", choices=PHI_KINDS, default="relu")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -90,6 +118,10 @@ def _build_parser() -> _Parser:
     solve.add_argument("--tolerance", type=_finite_float, default=None,
                        help="validation Euler MSE at which to stop")
     solve.add_argument("--test-trajectories", type=_positive_int, default=None)
+    solve.add_argument("--own-nodes", type=_nonnegative_int, default=None,
+                       help="agent models: Gauss-Hermite nodes per own shock (0: one draw)")
+    solve.add_argument("--agents", type=_positive_int, default=None,
+                       help="agent models: agents per industry whose residuals are taken")
     solve.add_argument("--json", action="store_true", help="print one JSON object, no progress")
 
     sweep = sub.add_parser("sweep", help="run a named experiment on Dask (resumable)")
@@ -104,60 +136,107 @@ def _build_parser() -> _Parser:
     return parser
 
 
-def _cmd_lq(args) -> int:
+def _usage_from(exc: ValueError) -> _UsageError:
+    """A model's ValueError (its message starts with the parameter's name) as a usage error
+    naming the flag."""
+    name = str(exc).split()[0]
+    return _UsageError(f"argument {_flags(name)[0]}: {exc}")
+
+
+def _model(args, names=None):
+    """The model the arguments describe (:func:`symdp.models.get_model`)."""
+    cls = MODELS[args.model]
+    names = names if names is not None else [f.name for f in fields(cls.Params)]
     try:
-        roots = lq_roots(**{k: getattr(args, k) for k in _LQ_FLAGS})
+        return cls(cls.Params(**{k: getattr(args, k) for k in names}))
     except ValueError as exc:
-        raise _UsageError(f"argument --{str(exc).split()[0]}: {exc}") from None
-    out = {k: (v.to_dict() if v is not None else None) for k, v in roots.items()}
+        raise _usage_from(exc) from None
+
+
+def _cmd_models(args) -> int:
+    for name, cls in MODELS.items():
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+        print(f"{name}: {doc}")
+        for f in fields(cls.Params):
+            default = " ".join(map(str, f.default)) if isinstance(f.default, tuple) else f.default
+            print(f"  {_flags(f.name)[0]} {default}: {f.metadata.get('help', '')} "
+                  f"[{f.metadata.get('allowed', '')}]")
+    return 0
+
+
+def _cmd_lq(args) -> int:
+    model = _model(args, MODELS[args.model].linear_parameters)
+    solutions = model.exact_solutions()
+    stationary = [s for s in solutions if s.stationary]
+    out = {"stationary": stationary[0].to_dict()["coefficients"] if stationary else None,
+           "others": [s.to_dict() for s in solutions if s is not (stationary or [None])[0]]}
+    if args.model == _DEFAULT_MODEL:  # the deck's two roots by the names chapter 5 uses
+        for s in solutions:
+            out["stable" if s.stationary else "explosive"] = s.to_dict()["coefficients"]
+        out.setdefault("explosive", None)
     if args.json:
         print(json.dumps(out))
-    else:
-        for name, coef in roots.items():
-            if coef is None:
-                print(f"{name:>9}: none (delta = 1: the Euler equation is linear in H1)")
-                continue
-            print(f"{name:>9}: u = {coef.H0:.13f} + ({coef.H1:.13f}) * mean(X)")
+        return 0
+    for s in solutions:
+        coef = ", ".join(f"{k} = {_show(v)}" for k, v in s.to_dict()["coefficients"].items())
+        roots = ", ".join(_show(r) for r in s.to_dict()["roots"])
+        print(f"{'stationary' if s.stationary else 'explosive':>10}: {coef}  (roots {roots})")
+    if args.model == _DEFAULT_MODEL and len(solutions) == 1:
+        print("  explosive: none (delta = 1: the Euler equation is linear in H1)")
     return 0
+
+
+def _show(v) -> str:
+    if isinstance(v, list):
+        return "(" + ", ".join(_show(x) for x in v) + ")"
+    if isinstance(v, dict):  # a complex root
+        return f"{v['real']:.6g}{v['imag']:+.6g}i"
+    return f"{v:.13g}"
 
 
 def _cmd_solve(args) -> int:
     from .solver import SolverConfig, solve
 
     overrides = {"seed": args.seed, "device": args.device, "threads": args.threads}
-    if args.max_epochs is not None:
-        overrides["max_epochs"] = args.max_epochs
-    if args.tolerance is not None:
-        overrides["val_tolerance"] = args.tolerance
-    if args.test_trajectories is not None:
-        overrides["test_trajectories"] = args.test_trajectories
+    for flag, name in (("max_epochs", "max_epochs"), ("tolerance", "val_tolerance"),
+                       ("test_trajectories", "test_trajectories"), ("own_nodes", "own_nodes"),
+                       ("agents", "agents")):
+        if getattr(args, flag) is not None:
+            overrides[name] = getattr(args, flag)
+    model = _model(args)
     try:
-        params = ModelParams(**{k: getattr(args, k) for k in _PARAM_FLAGS})
         config = SolverConfig(**overrides)
     except ValueError as exc:  # the message starts with the parameter's name
-        raise _UsageError(f"argument --{str(exc).split()[0]}: {exc}") from None
+        raise _usage_from(exc) from None
     if config.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise _UsageError(f"argument --device: {config.device!r} requested but no CUDA "
                               "device is available")
-    result = solve(params, args.phi, config, progress=not args.json and sys.stderr.isatty())
+    result = solve(model, args.phi, config, progress=not args.json and sys.stderr.isatty())
     summary = result.scalars()
     if args.json:
         print(json.dumps({k: _json_number(v) for k, v in summary.items()}))
         return 0
-    err = summary["policy_rel_error"]
-    print(f"phi({args.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
+    params = model.params
+    print(f"{model.name}: phi({args.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
           f"{'SUCCESS' if summary['success'] else 'FAILURE'} ({summary['stationarity']})")
     print(f"  fit {summary['fit_seconds']:.2f} s, {summary['epochs']:.2f} epochs "
           f"({summary['steps']} steps), {summary['coefficients']:,} coefficients, "
           f"status {summary['status']}")
     print(f"  Euler MSE train {summary['train_mse']:.2e}  val {summary['val_mse']:.2e}  "
           f"test {summary['test_mse']:.2e}")
+    err = summary["policy_rel_error"]
     if err is not None:
-        print(f"  policy error vs LQ: {100 * err:.3f}% (mean over {config.test_trajectories} "
-              f"test paths)")
+        print(f"  policy error vs the exact policy: {100 * err:.3f}% on the paths (mean over "
+              f"{config.test_trajectories} test paths)")
+    if summary.get("offpath_rel_error") is not None:
+        print(f"  policy error off the paths: {100 * summary['offpath_rel_error']:.3f}%")
+    for name, s in {**summary.get("slopes", {}), **{
+            f"d u / d {k}": v for k, v in summary.get("own_slopes", {}).items()}}.items():
+        if s.get("exact") is not None:
+            print(f"  {name:>10}: fitted {s['fit']:+.6f}, exact {s['exact']:+.6f}")
     return 0
 
 
@@ -198,9 +277,11 @@ def _cmd_sweep(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        args = _build_parser(_model_class(argv)).parse_args(argv)
+        if args.command == "models":
+            return _cmd_models(args)
         if args.command == "lq":
             return _cmd_lq(args)
         if args.command == "solve":

@@ -12,7 +12,10 @@ moments, and a ReLU network. The own state x is optional; the baseline model's p
 depend on it. With the defaults (width 128, 4 hidden layers in rho, hidden layers without bias)
 the three baselines have exactly the deck's 49,409 / 49,793 / 66,821 coefficients.
 
-Every module maps ``X`` of shape ``(..., N)`` to ``u`` of shape ``(...)``.
+Every module of the deck's model maps ``X`` of shape ``(..., N)`` to ``u`` of shape ``(...)``.
+:class:`AgentDeepSet` is the family for models whose policy differs across agents
+(:mod:`symdp.models`): it maps the agents' features ``(..., N, f)`` to each agent's action
+``(..., N)``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = [
     "DeepSetPolicy",
     "MLPPolicy",
     "LinearPolicy",
+    "AgentDeepSet",
     "ArchitectureConfig",
     "make_policy",
     "count_parameters",
@@ -233,6 +237,104 @@ class LinearPolicy(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.H0.to(X.dtype) + self.H1.to(X.dtype) * X.mean(-1)
+
+
+class _FeatureMoments(nn.Module):
+    """:math:`\\phi(f) = (f, f^2, \\dots, f^k)` of every feature, L = k x features."""
+
+    def __init__(self, features: int, k: int) -> None:
+        super().__init__()
+        self.L = features * k
+        self.register_buffer("powers", torch.arange(1, k + 1, dtype=torch.float32), persistent=False)
+
+    def forward(self, F: torch.Tensor) -> torch.Tensor:
+        return F.unsqueeze(-1).pow(self.powers.to(F.dtype)).flatten(-2)
+
+
+class _FeatureIdentity(nn.Module):
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.L = features
+
+    def forward(self, F: torch.Tensor) -> torch.Tensor:
+        return F
+
+
+class AgentDeepSet(nn.Module):
+    """:math:`u_i = \\rho\\left(f_i, \\frac1N\\sum_j \\phi(f_j)\\right)`: each agent's action
+    from its own features and the mean embedding of everyone's.
+
+    The features ``f`` are what a model shows the network of one agent (its state, its type):
+    :meth:`symdp.models.Model.features`. The policy is invariant to permutations of the agents
+    and equivariant in its output. The methods split the network where the residual needs it:
+    :meth:`phi` per agent, :meth:`embed` over the industry, :meth:`head` for one agent given an
+    embedding (the own-shock quadrature of :mod:`symdp.models.base` moves one agent's
+    features under a fixed embedding).
+
+    ``phi`` is ``"identity"`` (the features' means), ``"moments"`` (the first k powers of each
+    feature) or ``"relu"`` (a ReLU network). As in the deck's baselines the hidden layers have
+    no biases unless asked (``phi_hidden_bias``, ``rho_hidden_bias``): rho is then positively
+    homogeneous in its inputs plus its output bias, and a bias-free phi(ReLU) of one feature is
+    :math:`x^+ h(1) + x^- h(-1) + b`, which :meth:`phi` evaluates in O(1) per agent, as
+    :class:`ReLUPhi` does. ``zero_last`` starts rho's output at zero (u = 0), as
+    :class:`DeepSetPolicy` does.
+
+    With ``types > 1`` the last ``types`` features are the agent's type as one-hot indicators
+    (:meth:`symdp.models.Model.features`) and rho has one output per type, of which each agent
+    takes its own: a bias-free rho then gives each type its own constant, which a gate
+    learned from the indicators would need large weights to make.
+    """
+
+    def __init__(self, features: int, phi: str = "relu", L: int = 4, moments: int = 2,
+                 phi_width: int = 128, phi_depth: int = 2, rho_width: int = 128,
+                 rho_depth: int = 4, phi_hidden_bias: bool = False,
+                 rho_hidden_bias: bool = False, zero_last: bool = True, types: int = 1) -> None:
+        super().__init__()
+        if phi == "identity":
+            self.phi_net = _FeatureIdentity(features)
+        elif phi == "moments":
+            self.phi_net = _FeatureMoments(features, moments)
+        elif phi == "relu":
+            self.phi_net = MLP(features, L, width=phi_width, depth=phi_depth,
+                               hidden_bias=phi_hidden_bias)
+            self.phi_net.L = L
+        else:
+            raise ValueError(f"phi must be one of {PHI_KINDS}, got {phi!r}")
+        self.features = features
+        self._homogeneous = phi == "relu" and features == 1 and not phi_hidden_bias
+        self.types = types
+        self.rho = MLP(features + self.phi_net.L, types, width=rho_width, depth=rho_depth,
+                       hidden_bias=rho_hidden_bias)
+        if zero_last:
+            nn.init.zeros_(self.rho.last.weight)
+            nn.init.zeros_(self.rho.last.bias)
+
+    def phi(self, F: torch.Tensor) -> torch.Tensor:
+        """Each agent's embedding, ``(..., f) -> (..., L)``."""
+        if not self._homogeneous:
+            return self.phi_net(F)
+        pm = torch.tensor([[1.0], [-1.0]], dtype=F.dtype, device=F.device)
+        b = self.phi_net.last.bias
+        h = self.phi_net(pm) - b  # (2, L): the hidden part at +1 and -1
+        return F.clamp(min=0) * h[0] + (-F).clamp(min=0) * h[1] + b
+
+    def embed(self, F: torch.Tensor) -> torch.Tensor:
+        """The industry's embedding :math:`\\frac1N\\sum_j\\phi(f_j)`, ``(..., N, f) -> (..., L)``."""
+        return self.phi(F).mean(-2)
+
+    def head(self, f: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """One agent's action from its features ``(..., f)`` and an embedding ``(..., L)``
+        (broadcast against each other)."""
+        shape = torch.broadcast_shapes(f.shape[:-1], e.shape[:-1])
+        f = f.expand(*shape, f.shape[-1])
+        out = self.rho(torch.cat([f, e.expand(*shape, e.shape[-1])], -1))
+        if self.types == 1:
+            return out.squeeze(-1)
+        return (out * f[..., -self.types:]).sum(-1)  # the own type's output
+
+    def forward(self, F: torch.Tensor) -> torch.Tensor:
+        """Every agent's action, ``(..., N, f) -> (..., N)``."""
+        return self.head(F, self.embed(F).unsqueeze(-2))
 
 
 @dataclass(frozen=True)

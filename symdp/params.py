@@ -13,8 +13,9 @@ faces the inverse demand :math:`p(X) = 1 - \\frac{1}{N}\\sum_i X_i^\\nu` and pay
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from ._checks import param, validate
 
 __all__ = ["ModelParams"]
 
@@ -45,35 +46,20 @@ class ModelParams:
         as in the paper's code; x0_loc finite, x0_scale >= 0.
     """
 
-    N: int = 128  # number of firms
-    beta: float = 0.95  # discount factor
-    gamma: float = 90.0  # investment adjustment cost
-    delta: float = 0.05  # depreciation
-    sigma: float = 0.005  # idiosyncratic shock sd
-    eta: float = 0.001  # aggregate shock sd
-    nu: float = 1.0  # demand curvature (1 = linear demand, LQ case)
-    x0_loc: float = 0.9  # mean of initial capital
-    x0_scale: float = 0.05  # sd of initial capital
+    N: int = param(128, "an integer >= 1", lambda v: isinstance(v, int) and v >= 1,
+                   "number of firms")
+    beta: float = param(0.95, "in (0, 1)", lambda v: 0.0 < v < 1.0, "discount factor")
+    gamma: float = param(90.0, "> 0", lambda v: v > 0.0, "investment adjustment cost")
+    delta: float = param(0.05, "in (0, 1]", lambda v: 0.0 < v <= 1.0, "depreciation")
+    sigma: float = param(0.005, ">= 0", lambda v: v >= 0.0, "idiosyncratic shock sd")
+    eta: float = param(0.001, ">= 0", lambda v: v >= 0.0, "aggregate shock sd")
+    nu: float = param(1.0, ">= 1", lambda v: v >= 1.0,
+                      "demand curvature (1 = linear demand, the LQ case)")
+    x0_loc: float = param(0.9, "finite", lambda v: True, "mean of initial capital")
+    x0_scale: float = param(0.05, ">= 0", lambda v: v >= 0.0, "sd of initial capital")
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{f.name} must be a real number, got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"{f.name} must be finite, got {value!r}")
-        if isinstance(self.N, float):
-            if not self.N.is_integer():
-                raise ValueError(f"N must be an integer >= 1, got {self.N!r}")
-            object.__setattr__(self, "N", int(self.N))
-        _check(self.N >= 1, "N", "an integer >= 1", self.N)
-        _check(0.0 < self.beta < 1.0, "beta", "in (0, 1)", self.beta)
-        _check(self.gamma > 0.0, "gamma", "> 0", self.gamma)
-        _check(0.0 < self.delta <= 1.0, "delta", "in (0, 1]", self.delta)
-        _check(self.sigma >= 0.0, "sigma", ">= 0", self.sigma)
-        _check(self.eta >= 0.0, "eta", ">= 0", self.eta)
-        _check(self.nu >= 1.0, "nu", ">= 1", self.nu)
-        _check(self.x0_scale >= 0.0, "x0_scale", ">= 0", self.x0_scale)
+        validate(self)
 
     @property
     def is_linear(self) -> bool:
@@ -86,8 +72,3 @@ class ModelParams:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _check(ok: bool, name: str, allowed: str, value) -> None:
-    if not ok:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")

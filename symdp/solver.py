@@ -30,6 +30,7 @@ residuals, and :func:`symdp.evaluation.evaluate` rejects those.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -39,10 +40,10 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 from torch import nn
 
-from .economics import gauss_hermite, idiosyncratic_draw, initial_state, euler_residual, simulate
-from .evaluation import Evaluation, FreshDraws, StationarityCheck, evaluate, residual_mse
-from .lq import lq_solution
-from .networks import ArchitectureConfig, LinearPolicy, count_parameters, make_policy
+from .evaluation import Evaluation, FreshDraws, StationarityCheck
+from .models import Model, Quadrature, as_model
+from .models.base import AgentEvaluation
+from .networks import ArchitectureConfig, LinearPolicy, count_parameters
 from .params import ModelParams
 
 __all__ = ["SolverConfig", "SolveResult", "solve"]
@@ -62,6 +63,7 @@ class SolverConfig:
     train_points: int | None = None  # keep only this many grid points, evenly spaced (None: all)
     batch_size: int = 16  # points per Adam step
     lr: float = 1e-3  # Adam learning rate
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     max_epochs: int = 200  # hard cap on passes over the training grid
     val_tolerance: float = 2e-7  # stop when validation Euler MSE <= this (paper: 1e-6)
     quadrature_nodes: int = 7  # Gauss-Hermite nodes for the aggregate shock
@@ -74,6 +76,8 @@ class SolverConfig:
     max_seconds: float = math.inf  # wall-clock cap on fitting
     gradient: str = "semi"  # "semi": u(X') held fixed in each step (time iteration); "full"
     grid_redraws: int = 1  # nu != 1: redraw the grid under the fitted policy this often at tol
+    own_nodes: int = 3  # agent models: Gauss-Hermite nodes per own shock (0: the one draw)
+    agents: int = 8  # agent models: agents per industry whose residuals are taken
     stationarity: StationarityCheck = field(default_factory=StationarityCheck)
 
     def __post_init__(self) -> None:
@@ -90,6 +94,8 @@ class SolverConfig:
                              f"{self.train_trajectories * (self.T + 1)}], got {self.train_points!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if not self.val_tolerance > 0:
             raise ValueError(f"val_tolerance must be > 0, got {self.val_tolerance!r}")
         if self.dtype not in DTYPES:
@@ -98,6 +104,10 @@ class SolverConfig:
             raise ValueError(f"device must be 'cpu' or 'cuda[:k]', got {self.device!r}")
         if self.gradient not in ("semi", "full"):
             raise ValueError(f"gradient must be 'semi' or 'full', got {self.gradient!r}")
+        if not isinstance(self.own_nodes, int) or self.own_nodes < 0:
+            raise ValueError(f"own_nodes must be an integer >= 0, got {self.own_nodes!r}")
+        if not isinstance(self.agents, int) or self.agents < 1:
+            raise ValueError(f"agents must be an integer >= 1, got {self.agents!r}")
         if not isinstance(self.grid_redraws, int) or self.grid_redraws < 0:
             raise ValueError(f"grid_redraws must be an integer >= 0, got {self.grid_redraws!r}")
         if self.threads is not None and self.threads < 1:
@@ -126,7 +136,7 @@ class SolverConfig:
 class SolveResult:
     """What :func:`solve` returns: the fitted policy, its history, timings and metrics."""
 
-    params: ModelParams
+    params: ModelParams | object  # the model's parameters
     config: SolverConfig
     policy: nn.Module
     history: list[dict]  # one row per check; val_mse is NaN where the validation pass was skipped
@@ -144,6 +154,7 @@ class SolveResult:
     train_states: torch.Tensor  # the final training grid, (points, N)
     val_states: torch.Tensor  # the final validation states, (points, N)
     redraws: int = 0  # grids drawn under the fitted policy (after the first, LQ-drawn one)
+    model: Model | None = None  # what was solved (the deck's model for ModelParams)
 
     @property
     def n_params(self) -> int:
@@ -161,6 +172,11 @@ class SolveResult:
     @property
     def policy_rel_error(self) -> float | None:
         return self.evaluation.policy_rel_error
+
+    @property
+    def offpath_rel_error(self) -> float | None:
+        """Mean relative policy error off the equilibrium path (agent models, linear case)."""
+        return getattr(self.evaluation, "offpath_rel_error", None)
 
     @property
     def stationary(self) -> bool:
@@ -194,7 +210,19 @@ class SolveResult:
             "N": self.params.N,
             "nu": self.params.nu,
             "seed": self.config.seed,
+            **self._agent_scalars(),
         }
+
+    def _agent_scalars(self) -> dict:
+        """An agent model's own numbers: its name, the off-path error and the fitted slopes
+        against the exact ones (:class:`symdp.models.AgentEvaluation`)."""
+        ev = self.evaluation
+        if not isinstance(ev, AgentEvaluation):
+            return {}
+        return {"model": self.model.name, "offpath_rel_error": ev.offpath_rel_error,
+                "slopes": ev.slopes,
+                "own_slopes": {k: {"fit": v, "exact": ev.own_slope_exact.get(k)}
+                               for k, v in ev.own_slope_fit.items()}}
 
 
 def _finite_or_inf(x: float) -> float:
@@ -202,7 +230,7 @@ def _finite_or_inf(x: float) -> float:
 
 
 def solve(
-    params: ModelParams = ModelParams(),
+    params: Model | ModelParams = ModelParams(),
     arch: ArchitectureConfig | str | nn.Module = "relu",
     config: SolverConfig = SolverConfig(),
     progress: bool = False,
@@ -212,11 +240,13 @@ def solve(
 
     Parameters
     ----------
-    params : ModelParams
-        The economy.
+    params : Model or ModelParams
+        The economy: a :class:`symdp.models.Model`, or the deck's parameters (its model,
+        :class:`symdp.models.Investment`).
     arch : ArchitectureConfig, str or torch.nn.Module
-        What to fit: an architecture (``"identity"``, ``"moments"``, ``"relu"``, ``"none"`` or a
-        config), built with weights seeded by ``config.seed``; or a ready module, trained as given
+        What to fit: an architecture (a phi name, ``"identity"``, ``"moments"``, ``"relu"`` or
+        ``"none"``, for the model's baseline with it, :meth:`symdp.models.Model.architecture`;
+        or a config), built with weights seeded by ``config.seed``; or a ready module, trained as given
         (a warm start).
     config : SolverConfig
         Grid sizes, optimiser, stopping rule, seed and device.
@@ -235,13 +265,14 @@ def solve(
     verify (:func:`_verify`); :func:`_pack` puts the result together. ``fit_seconds`` runs from
     before the policy is built to the end of the fit, ``test_seconds`` over the test paths only.
     """
+    model = as_model(params)
     kw = tensor_kw(config)
     started = time.perf_counter()
-    policy = seeded_policy(params, arch, config, **kw)
-    grid = _pick_grid(params, config, **kw)
-    fit = _fit(params, policy, grid, config, started, progress)
-    verification = _verify(params, policy, fit, config, fresh)
-    return _pack(params, config, policy, fit, verification)
+    policy = seeded_policy(model, arch, config, **kw)
+    grid = _pick_grid(model, config, **kw)
+    fit = _fit(model, policy, grid, config, started, progress)
+    verification = _verify(model, policy, fit, config, fresh)
+    return _pack(model, config, policy, fit, verification)
 
 
 def tensor_kw(config: SolverConfig) -> dict:
@@ -264,15 +295,18 @@ def tensor_kw(config: SolverConfig) -> dict:
     return {"device": device, "dtype": DTYPES[config.dtype]}
 
 
-def seeded_policy(params: ModelParams, arch: ArchitectureConfig | str | nn.Module,
+def seeded_policy(model: Model | ModelParams, arch: ArchitectureConfig | str | nn.Module,
                   config: SolverConfig, **kw) -> nn.Module:
     """The network to fit, its weights drawn from torch's global generator, seeded first.
 
     A ready module is taken as given (a warm start); the seed is set all the same, so what runs
     after draws the same numbers either way.
     """
+    model = as_model(model)
     torch.manual_seed(config.seed)
-    policy = arch if isinstance(arch, nn.Module) else make_policy(arch, N=params.N)
+    if isinstance(arch, str):  # a phi name: the model's baseline with that phi
+        arch = model.architecture(arch)
+    policy = arch if isinstance(arch, nn.Module) else model.make_policy(arch)
     return policy.to(**kw)
 
 
@@ -281,16 +315,27 @@ class Draws:
     """What every grid and every residual of one run shares.
 
     One generator, ``gen``, seeded with the run's seed, draws the initial state ``X0``, then
-    ``W_hat``, the one draw of the N idiosyncratic shocks that every expectation uses, then the
-    grid's paths; a grid redrawn later continues its stream. ``nodes`` and ``weights``:
-    Gauss-Hermite quadrature of the aggregate shock.
+    the one draw of the N agents' idiosyncratic shocks that every expectation uses, then the
+    grid's paths; a grid redrawn later continues its stream. ``quadrature``: that draw, the
+    Gauss-Hermite quadrature of the aggregate shock (and of an agent model's own shocks), and
+    the agents whose residuals are taken (:class:`symdp.models.Quadrature`).
     """
 
     X0: torch.Tensor
-    W_hat: torch.Tensor
-    nodes: torch.Tensor
-    weights: torch.Tensor
+    quadrature: Quadrature
     gen: torch.Generator
+
+    @property
+    def W_hat(self) -> torch.Tensor:
+        return self.quadrature.W_hat
+
+    @property
+    def nodes(self) -> torch.Tensor:
+        return self.quadrature.nodes
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return self.quadrature.weights
 
     @property
     def chunk(self) -> int:
@@ -298,41 +343,44 @@ class Draws:
         kernels on a GPU."""
         return 1 << 22 if self.X0.device.type == "cpu" else 1 << 26
 
-    def mse(self, params: ModelParams, policy: nn.Module, states: torch.Tensor) -> float:
+    def mse(self, model: Model, policy: nn.Module, states: torch.Tensor) -> float:
         """Mean squared Euler residual of ``policy`` at ``states`` (inf where not finite)."""
-        return _finite_or_inf(residual_mse(params, policy, states, self.W_hat, self.nodes,
-                                           self.weights, self.chunk))
+        return _finite_or_inf(model.residual_mse(policy, states, self.quadrature, self.chunk))
 
 
-def first_draws(params: ModelParams, config: SolverConfig, **kw) -> Draws:
-    """The quadrature, then ``X0`` and ``W_hat`` from a generator on the device seeded by
-    ``config.seed`` (:class:`Draws`)."""
+def first_draws(model: Model | ModelParams, config: SolverConfig, **kw) -> Draws:
+    """``X0``, then the quadrature with its one draw, from a generator on the device seeded
+    by ``config.seed`` (:class:`Draws`)."""
+    model = as_model(model)
     gen = torch.Generator(device=kw["device"]).manual_seed(config.seed)
-    z, w = gauss_hermite(config.quadrature_nodes)
-    X0 = initial_state(params, gen, **kw)
-    W_hat = idiosyncratic_draw(params.N, gen, config.standardize_draw, **kw)
-    return Draws(X0, W_hat, torch.tensor(z, **kw), torch.tensor(w, **kw), gen)
+    X0 = model.initial_state(gen, **kw)
+    quadrature = model.quadrature(gen, config.standardize_draw, config.quadrature_nodes,
+                                  config.own_nodes, config.agents, **kw)
+    return Draws(X0, quadrature, gen)
 
 
 @dataclass(frozen=True)
 class Grid:
-    """The states a fit trains and validates on, each ``(points, N)``, and their draws."""
+    """The states a fit trains and validates on, each ``(points, *X0.shape)``, and their
+    draws."""
 
     draws: Draws
     train: torch.Tensor
     val: torch.Tensor
 
 
-def _pick_grid(params: ModelParams, config: SolverConfig, **kw) -> Grid:
-    """The first grid: paths simulated from ``X0`` under the LQ policy of the nu = 1 model.
+def _pick_grid(model: Model | ModelParams, config: SolverConfig, **kw) -> Grid:
+    """The first grid: paths simulated from ``X0`` under the exact policy of the model's
+    linear case (:meth:`symdp.models.Model.grid_policy`; the deck's: the LQ policy of nu = 1).
 
     With ``config.train_points`` the training states are thinned to that many (chapter 8's tiny
     grids), evenly spread over the dates of the first path, or over all paths when there are
     more points than dates: every path starts at the same ``X0``, so a spread over paths would
     repeat it.
     """
-    draws = first_draws(params, config, **kw)
-    train, val = _paths(params, lq_path_policy(params).to(**kw), draws, config)
+    model = as_model(model)
+    draws = first_draws(model, config, **kw)
+    train, val = _paths(model, model.grid_policy().to(**kw), draws, config)
     if config.train_points is not None:
         last = config.T if config.train_points <= config.T + 1 else train.shape[0] - 1
         keep = torch.linspace(0, last, config.train_points).round().long()
@@ -340,24 +388,28 @@ def _pick_grid(params: ModelParams, config: SolverConfig, **kw) -> Grid:
     return Grid(draws, train, val)
 
 
-def _paths(params: ModelParams, policy: nn.Module, draws: Draws,
+def _paths(model: Model, policy: nn.Module, draws: Draws,
            config: SolverConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Training, then validation states, simulated under ``policy`` with ``draws.gen``."""
-    train = simulate(params, policy, draws.X0, config.train_trajectories, config.T, draws.gen)
-    val = simulate(params, policy, draws.X0, config.val_trajectories, config.T, draws.gen)
-    return train.reshape(-1, params.N), val.reshape(-1, params.N)
+    """Training, then validation states, simulated under ``policy`` with ``draws.gen`` and
+    widened off the path (:meth:`symdp.models.Model.widen`; the deck's model: as simulated)."""
+    train = model.simulate(policy, draws.X0, config.train_trajectories, config.T, draws.gen)
+    val = model.simulate(policy, draws.X0, config.val_trajectories, config.T, draws.gen)
+    shape = draws.X0.shape
+    widen = model.widen
+    return (widen(train.reshape(-1, *shape), draws.quadrature, draws.gen),
+            widen(val.reshape(-1, *shape), draws.quadrature, draws.gen))
 
 
-def _redrawn(params: ModelParams, policy: nn.Module, grid: Grid,
+def _redrawn(model: Model, policy: nn.Module, grid: Grid,
              config: SolverConfig) -> Grid | None:
     """``grid`` with its paths drawn again under ``policy`` (None if any state is not finite)."""
-    train, val = _paths(params, policy, grid.draws, config)
+    train, val = _paths(model, policy, grid.draws, config)
     if not (torch.isfinite(train).all() and torch.isfinite(val).all()):
         return None
     return replace(grid, train=train, val=val)
 
 
-def training_step(params: ModelParams, policy: nn.Module, draws: Draws,
+def training_step(model: Model | ModelParams, policy: nn.Module, draws: Draws,
                   config: SolverConfig) -> Callable[[torch.Tensor], torch.Tensor]:
     """The solver's Adam step, as a function of the minibatch; it returns the loss before the step.
 
@@ -365,8 +417,11 @@ def training_step(params: ModelParams, policy: nn.Module, draws: Draws,
     policy u(X') is evaluated at the current weights but detached, so each step moves u(X) towards
     the right-hand side (time iteration); with ``"full"`` the gradient flows through both.
     """
+    model = as_model(model)
     frozen = None
-    if config.gradient == "semi":
+    if config.gradient == "semi" and hasattr(policy, "head"):
+        frozen = _frozen_twin(policy)
+    elif config.gradient == "semi":
         from torch.func import functional_call
 
         def frozen(Xn):
@@ -377,14 +432,14 @@ def training_step(params: ModelParams, policy: nn.Module, draws: Draws,
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)
 
     def step(X: torch.Tensor) -> torch.Tensor:
-        r = euler_residual(params, policy, X, draws.W_hat, draws.nodes, draws.weights,
-                           policy_next=frozen)
+        r = model.euler_residual(policy, X, draws.quadrature, policy_next=frozen)
         loss = r.pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         return loss.detach()
 
+    step.optimizer = opt  # the fit decays its learning rate between epochs
     return step
 
 
@@ -443,7 +498,7 @@ class _Checks:
         return elapsed
 
 
-def _fit(params: ModelParams, policy: nn.Module, grid: Grid, config: SolverConfig,
+def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
          started: float, progress: bool = False) -> Fit:
     """Adam on minibatches of ``grid.train`` until a check stops it or the epochs run out.
 
@@ -453,25 +508,29 @@ def _fit(params: ModelParams, policy: nn.Module, grid: Grid, config: SolverConfi
     new grid too, and otherwise goes on, a new epoch on the new grid. ``started`` is the clock
     the history's seconds and ``config.max_seconds`` count from.
     """
-    step = training_step(params, policy, grid.draws, config)
+    step = training_step(model, policy, grid.draws, config)
     batch_gen = torch.Generator().manual_seed(config.seed + 1)  # the minibatch permutations
     per_epoch = math.ceil(grid.train.shape[0] / config.batch_size)  # a redraw keeps the size
     checks = _Checks(per_epoch, max(1, per_epoch // config.checks_per_epoch), started,
                      _progress_bar(config, progress))
     # At nu = 1 the first grid is drawn under the exact equilibrium policy: nothing to redraw.
     # A thinned grid (chapter 8) is kept as picked.
-    redraws_allowed = config.grid_redraws if params.nu != 1.0 and config.train_points is None else 0
+    redraws_allowed = (config.grid_redraws if not model.is_linear and config.train_points is None
+                       else 0)
     status, redraws = "max_epochs", 0
     for _ in range(config.max_epochs):
-        verdict = _epoch(params, policy, step, grid, config, checks, batch_gen,
+        verdict = _epoch(model, policy, step, grid, config, checks, batch_gen,
                          can_redraw=redraws < redraws_allowed)
+        if config.lr_decay != 1.0:
+            for group in step.optimizer.param_groups:
+                group["lr"] *= config.lr_decay
         if verdict == "redraw":
-            new = _redrawn(params, policy, grid, config)
+            new = _redrawn(model, policy, grid, config)
             if new is None:  # the fitted policy's paths are not finite: keep the grid
                 verdict = "converged"
             else:
                 grid, redraws = new, redraws + 1
-                checks.val_mse = grid.draws.mse(params, policy, grid.val)
+                checks.val_mse = grid.draws.mse(model, policy, grid.val)
                 checks.history[-1].update(redraw=redraws, val_mse_new_grid=checks.val_mse)
                 verdict = "converged" if checks.val_mse <= config.val_tolerance else None
         if verdict is not None:
@@ -483,7 +542,7 @@ def _fit(params: ModelParams, policy: nn.Module, grid: Grid, config: SolverConfi
                checks.val_mse, redraws, time.perf_counter() - started)
 
 
-def _epoch(params: ModelParams, policy: nn.Module, step: Callable, grid: Grid,
+def _epoch(model: Model, policy: nn.Module, step: Callable, grid: Grid,
            config: SolverConfig, checks: _Checks, batch_gen: torch.Generator,
            can_redraw: bool) -> str | None:
     """One shuffled pass over ``grid.train``, checking when due.
@@ -496,7 +555,7 @@ def _epoch(params: ModelParams, policy: nn.Module, step: Callable, grid: Grid,
         if not checks.count(step(grid.train[idx])):
             continue
         train_loss = checks.running_loss()
-        val_mse = _validation_mse(params, policy, grid, train_loss, config.val_tolerance)
+        val_mse = _validation_mse(model, policy, grid, train_loss, config.val_tolerance)
         elapsed = checks.record(train_loss, val_mse, config.val_tolerance)
         verdict = _verdict(train_loss, val_mse, elapsed, config, can_redraw)
         if verdict is not None:
@@ -504,7 +563,7 @@ def _epoch(params: ModelParams, policy: nn.Module, step: Callable, grid: Grid,
     return None
 
 
-def _validation_mse(params: ModelParams, policy: nn.Module, grid: Grid, train_loss: float,
+def _validation_mse(model: Model, policy: nn.Module, grid: Grid, train_loss: float,
                     tolerance: float) -> float:
     """The validation MSE at a check, or NaN where it is skipped.
 
@@ -514,7 +573,7 @@ def _validation_mse(params: ModelParams, policy: nn.Module, grid: Grid, train_lo
     """
     if math.isfinite(train_loss) and train_loss > VAL_GATE * tolerance:
         return math.nan
-    return grid.draws.mse(params, policy, grid.val)
+    return grid.draws.mse(model, policy, grid.val)
 
 
 def _verdict(train_loss: float, val_mse: float, elapsed: float, config: SolverConfig,
@@ -544,7 +603,7 @@ class Verification:
     seconds: float  # of the test (:func:`symdp.evaluation.evaluate`) alone
 
 
-def _verify(params: ModelParams, policy: nn.Module, fit: Fit, config: SolverConfig,
+def _verify(model: Model, policy: nn.Module, fit: Fit, config: SolverConfig,
             fresh: FreshDraws | None = None) -> Verification:
     """Residuals of the fitted policy on its final grid, then along fresh test paths.
 
@@ -555,21 +614,20 @@ def _verify(params: ModelParams, policy: nn.Module, fit: Fit, config: SolverConf
     draws = fit.grid.draws
     val_mse = fit.val_mse
     if math.isnan(val_mse):  # the last check skipped validation: measure it for the result
-        val_mse = draws.mse(params, policy, fit.grid.val)
-    train_mse = draws.mse(params, policy, fit.grid.train)
+        val_mse = draws.mse(model, policy, fit.grid.val)
+    train_mse = draws.mse(model, policy, fit.grid.train)
     t_test = time.perf_counter()
     test_gen = torch.Generator(device=torch.device(config.device)).manual_seed(config.seed + 10_000)
-    evaluation = evaluate(params, policy, draws.X0, draws.W_hat, draws.nodes, draws.weights,
-                          config.test_trajectories, config.T, test_gen, config.stationarity,
-                          draws.chunk, fresh)
+    evaluation = model.evaluate(policy, draws.X0, draws.quadrature, config.test_trajectories,
+                                config.T, test_gen, config.stationarity, draws.chunk, fresh)
     return Verification(train_mse, val_mse, evaluation, time.perf_counter() - t_test)
 
 
-def _pack(params: ModelParams, config: SolverConfig, policy: nn.Module, fit: Fit,
+def _pack(model: Model, config: SolverConfig, policy: nn.Module, fit: Fit,
           verification: Verification) -> SolveResult:
     """The :class:`SolveResult` of the steps before."""
     return SolveResult(
-        params=params, config=config, policy=policy, history=fit.history,
+        params=model.params, model=model, config=config, policy=policy, history=fit.history,
         fit_seconds=fit.seconds, test_seconds=verification.seconds, epochs=fit.epochs,
         steps=fit.steps, converged=fit.status == "converged", status=fit.status,
         train_mse=verification.train_mse, val_mse=verification.val_mse,
@@ -588,6 +646,18 @@ def _progress_bar(config: SolverConfig, enabled: bool):
 
 
 def lq_path_policy(params: ModelParams) -> LinearPolicy:
-    """The stationary LQ policy of the nu = 1 model as a module (used to draw the grid)."""
-    lq = lq_solution(params.replace(nu=1.0))
-    return LinearPolicy(lq.H0, lq.H1)
+    """The stationary LQ policy of the deck's nu = 1 model as a module (draws its grid)."""
+    return as_model(params).grid_policy()
+
+
+def _frozen_twin(policy: nn.Module) -> nn.Module:
+    """A copy of ``policy`` whose weights are the live ones, detached: it sees every Adam
+    update (the same storage) but passes no gradient to the weights, only through its inputs
+    (time iteration, ``gradient="semi"``, for networks with ``embed`` and ``head``)."""
+    twin = copy.deepcopy(policy)
+    for name, live in policy.named_parameters():
+        *path, leaf = name.split(".")
+        owner = twin.get_submodule(".".join(path))
+        del owner._parameters[leaf]
+        setattr(owner, leaf, live.detach())
+    return twin

@@ -15,7 +15,9 @@ def test_lq_json_matches_the_closed_form(capsys):
     assert main(["lq", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     roots = lq_roots()
-    assert out == {k: v.to_dict() for k, v in roots.items()}
+    assert {k: out[k] for k in roots} == {k: v.to_dict() for k, v in roots.items()}
+    assert out["stationary"] == out["stable"]  # the names every model's lq uses
+    assert [o["coefficients"] for o in out["others"]] == [out["explosive"]]
 
 
 def test_lq_other_parameters(capsys):

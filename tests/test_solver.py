@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from symdp import ModelParams, SolverConfig, evaluate, gauss_hermite, lq_solution, solve, solver
-from symdp.economics import idiosyncratic_draw, initial_state, simulate
+from symdp.economics import euler_residual, idiosyncratic_draw, initial_state, simulate
 from symdp.evaluation import fitted_linear_policy
-from symdp.networks import LinearPolicy
+from symdp.models import as_model
+from symdp.networks import LinearPolicy, make_policy
 from symdp.solver import Draws, Fit, Grid, first_draws, tensor_kw, training_step
 
 FAST = dict(test_trajectories=32, threads=1)
@@ -222,7 +223,7 @@ def test_a_redrawn_grid_keeps_the_draws_and_continues_the_generator():
     grid = solver._pick_grid(p, TINY, **KW)
     policy = LinearPolicy(*lq_solution(ModelParams(N=8)).to_dict().values()).float()
     state = grid.draws.gen.get_state()
-    new = solver._redrawn(p, policy, grid, TINY)
+    new = solver._redrawn(as_model(p), policy, grid, TINY)
     gen = torch.Generator().manual_seed(0)
     gen.set_state(state)
     assert torch.equal(new.train, simulate(p, policy, grid.draws.X0, 2, 7, gen).reshape(-1, 8))
@@ -232,7 +233,7 @@ def test_a_redrawn_grid_keeps_the_draws_and_continues_the_generator():
         def forward(self, X):
             return torch.full(X.shape[:-1], math.inf)
 
-    assert solver._redrawn(p, Explodes(), grid, TINY) is None
+    assert solver._redrawn(as_model(p), Explodes(), grid, TINY) is None
 
 
 def test_the_training_step_is_one_adam_step_on_the_mean_squared_residual():
@@ -247,7 +248,7 @@ def test_the_training_step_is_one_adam_step_on_the_mean_squared_residual():
         loss = training_step(p, a, grid.draws, cfg)(X)
         # by hand: full gradient through u(X'), or u(X') held at the current weights
         fixed = LinearPolicy(0.1, 0.0).float() if gradient == "semi" else None
-        r = solver.euler_residual(p, b, X, grid.draws.W_hat, grid.draws.nodes,
+        r = euler_residual(p, b, X, grid.draws.W_hat, grid.draws.nodes,
                                   grid.draws.weights, policy_next=fixed)
         expected = r.pow(2).mean()
         opt = torch.optim.Adam(b.parameters(), lr=1e-2)
@@ -283,11 +284,11 @@ def test_validation_is_skipped_while_the_training_loss_is_far_above_the_toleranc
     p = ModelParams(N=8)
     grid = solver._pick_grid(p, TINY, **KW)
     policy = LinearPolicy(0.0, 0.0).float()
-    measured = grid.draws.mse(p, policy, grid.val)
+    measured = grid.draws.mse(as_model(p), policy, grid.val)
     tol = 1e-4
-    assert math.isnan(solver._validation_mse(p, policy, grid, 1.01 * solver.VAL_GATE * tol, tol))
-    assert solver._validation_mse(p, policy, grid, solver.VAL_GATE * tol, tol) == measured
-    assert solver._validation_mse(p, policy, grid, math.inf, tol) == measured  # a blow-up
+    assert math.isnan(solver._validation_mse(as_model(p), policy, grid, 1.01 * solver.VAL_GATE * tol, tol))
+    assert solver._validation_mse(as_model(p), policy, grid, solver.VAL_GATE * tol, tol) == measured
+    assert solver._validation_mse(as_model(p), policy, grid, math.inf, tol) == measured  # a blow-up
 
 
 def test_checks_fall_every_few_steps_and_at_every_epochs_end():
@@ -305,9 +306,9 @@ def test_checks_fall_every_few_steps_and_at_every_epochs_end():
 def test_the_fit_step_alone_checks_on_its_cadence_and_runs_out_of_epochs():
     p = ModelParams(N=8)
     torch.manual_seed(0)
-    policy = solver.make_policy("identity", N=8)
+    policy = make_policy("identity", N=8)
     cfg = replace(TINY, val_tolerance=1e-12, checks_per_epoch=2)
-    fit = solver._fit(p, policy, solver._pick_grid(p, cfg, **KW), cfg, started=0.0)
+    fit = solver._fit(as_model(p), policy, solver._pick_grid(p, cfg, **KW), cfg, started=0.0)
     assert (fit.status, fit.steps, fit.epochs, fit.redraws) == ("max_epochs", 12, 3.0, 0)
     assert [row["step"] for row in fit.history] == [2, 4, 6, 8, 10, 12]  # 4 steps an epoch
     assert all(row["seconds"] <= fit.seconds for row in fit.history)
@@ -316,14 +317,14 @@ def test_the_fit_step_alone_checks_on_its_cadence_and_runs_out_of_epochs():
 def test_the_fit_step_redraws_the_grid_once_the_tolerance_is_met():
     p = ModelParams(N=8, nu=1.5)
     torch.manual_seed(0)
-    policy = solver.make_policy("identity", N=8)
+    policy = make_policy("identity", N=8)
     cfg = replace(TINY, val_tolerance=1.0, grid_redraws=2)  # met at the first check
     grid = solver._pick_grid(p, cfg, **KW)
-    fit = solver._fit(p, policy, grid, cfg, started=time.perf_counter())
+    fit = solver._fit(as_model(p), policy, grid, cfg, started=time.perf_counter())
     assert fit.status == "converged" and fit.redraws == 1 and fit.steps == 1
     assert fit.history[-1]["redraw"] == 1 and fit.val_mse == fit.history[-1]["val_mse_new_grid"]
     assert fit.grid.draws is grid.draws and not torch.equal(fit.grid.train, grid.train)
-    assert fit.val_mse == grid.draws.mse(p, policy, fit.grid.val)
+    assert fit.val_mse == grid.draws.mse(as_model(p), policy, fit.grid.val)
 
 
 def test_the_fit_step_keeps_the_grid_where_the_fitted_paths_are_not_finite(monkeypatch):
@@ -331,7 +332,7 @@ def test_the_fit_step_keeps_the_grid_where_the_fitted_paths_are_not_finite(monke
     monkeypatch.setattr(solver, "_redrawn", lambda *args: None)
     cfg = replace(TINY, val_tolerance=1.0)
     grid = solver._pick_grid(p, cfg, **KW)
-    fit = solver._fit(p, LinearPolicy(0.1, 0.0, trainable=True).float(), grid, cfg, 0.0)
+    fit = solver._fit(as_model(p), LinearPolicy(0.1, 0.0, trainable=True).float(), grid, cfg, 0.0)
     assert fit.status == "converged" and fit.redraws == 0 and fit.grid is grid
     assert "redraw" not in fit.history[-1]
 
@@ -342,14 +343,14 @@ def test_the_verify_step_measures_a_skipped_validation_and_tests_on_fresh_paths(
     policy = LinearPolicy(lq.H0, lq.H1).float()
     grid = solver._pick_grid(p, TINY, **KW)
     fit = Fit(grid, [], "max_epochs", 4, 1.0, math.nan, 0, 0.1)
-    out = solver._verify(p, policy, fit, TINY)
-    assert out.val_mse == grid.draws.mse(p, policy, grid.val) < 1e-10
-    assert out.train_mse == grid.draws.mse(p, policy, grid.train)
+    out = solver._verify(as_model(p), policy, fit, TINY)
+    assert out.val_mse == grid.draws.mse(as_model(p), policy, grid.val) < 1e-10
+    assert out.train_mse == grid.draws.mse(as_model(p), policy, grid.train)
     ev = evaluate(p, policy, grid.draws.X0, grid.draws.W_hat, grid.draws.nodes,
                   grid.draws.weights, 4, 7, torch.Generator().manual_seed(10_000))
     np.testing.assert_array_equal(out.evaluation.mean_X, ev.mean_X)
     assert out.evaluation.stationary and out.seconds > 0
-    assert solver._verify(p, policy, replace(fit, val_mse=0.5), TINY).val_mse == 0.5
+    assert solver._verify(as_model(p), policy, replace(fit, val_mse=0.5), TINY).val_mse == 0.5
 
 
 def test_the_pack_step_puts_the_fit_and_its_verification_in_a_result():
@@ -357,14 +358,14 @@ def test_the_pack_step_puts_the_fit_and_its_verification_in_a_result():
     grid = solver._pick_grid(p, TINY, **KW)
     policy = LinearPolicy(0.1, 0.0).float()
     fit = Fit(grid, [{"step": 1}], "max_seconds", 3, 0.75, 1e-3, 0, 2.0)
-    checked = solver._verify(p, policy, fit, TINY)
-    r = solver._pack(p, TINY, policy, fit, checked)
+    checked = solver._verify(as_model(p), policy, fit, TINY)
+    r = solver._pack(as_model(p), TINY, policy, fit, checked)
     assert (r.status, r.converged, r.steps, r.epochs, r.fit_seconds) == ("max_seconds", False, 3,
                                                                         0.75, 2.0)
     assert r.test_seconds == checked.seconds and r.evaluation is checked.evaluation
     assert r.train_states is grid.train and r.val_states is grid.val and r.X0 is grid.draws.X0
     assert r.val_mse == 1e-3 and r.history == fit.history
-    assert solver._pack(p, TINY, policy, replace(fit, status="converged"), checked).converged
+    assert solver._pack(as_model(p), TINY, policy, replace(fit, status="converged"), checked).converged
 
 
 def test_solve_is_the_steps_in_turn():
@@ -372,8 +373,8 @@ def test_solve_is_the_steps_in_turn():
     r = solve(p, "relu", cfg)
     kw = tensor_kw(cfg)
     policy = solver.seeded_policy(p, "relu", cfg, **kw)
-    fit = solver._fit(p, policy, solver._pick_grid(p, cfg, **kw), cfg, time.perf_counter())
-    by_hand = solver._pack(p, cfg, policy, fit, solver._verify(p, policy, fit, cfg))
+    fit = solver._fit(as_model(p), policy, solver._pick_grid(p, cfg, **kw), cfg, time.perf_counter())
+    by_hand = solver._pack(as_model(p), cfg, policy, fit, solver._verify(as_model(p), policy, fit, cfg))
 
     def drop_seconds(history):
         return [{k: v for k, v in row.items() if k != "seconds"} for row in history]

@@ -1,0 +1,97 @@
+"""The extensions against their exact benchmarks: success, time and accuracy, seed by seed.
+
+    .venv/bin/python benchmarks/models.py --models decreasing-returns --N 128 --seeds 10
+    .venv/bin/python benchmarks/models.py --nu 1.5 --seeds 3 --fresh 8
+
+For each model and N: the model's baseline network (``Model.architecture``, or ``--rho-width``),
+one torch thread, seeds 0..k-1. Prints, per (model, N), the success count (tolerance met and
+the stationary solution), the median fit time and epochs, and in the linear case the median
+policy error on the test paths and off them and the largest relative error of any fitted slope
+against the exact one; for nu > 1 the median test MSE, the Monte Carlo residual at ``--fresh``
+test states and the own slopes against the exact ones. ``--json FILE`` also writes every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+
+def one_run(name: str, N: int, nu: float, seed: int, args) -> dict:
+    from dataclasses import replace
+
+    from symdp.evaluation import FreshDraws
+    from symdp.models import get_model
+    from symdp.solver import SolverConfig, solve
+
+    model = get_model(name, N=N, nu=nu)
+    arch = model.architecture("relu")
+    if args.rho_width:
+        arch = replace(arch, rho_width=args.rho_width)
+    config = SolverConfig(seed=seed, threads=1, max_epochs=args.max_epochs,
+                          max_seconds=args.max_seconds, test_trajectories=args.test_trajectories,
+                          own_nodes=args.own_nodes)
+    fresh = FreshDraws(states=args.fresh, draws=256, seed=seed) if args.fresh else None
+    started = time.perf_counter()
+    r = solve(model, arch, config, fresh=fresh)
+    out = r.scalars()
+    out["wall_seconds"] = time.perf_counter() - started
+    out["slope_error"] = max((abs(s["fit"] / s["exact"] - 1) for s in out["slopes"].values()),
+                             default=None)
+    out["own_slope_error"] = max((abs(s["fit"] / s["exact"] - 1)
+                                  for s in out["own_slopes"].values() if s["exact"]), default=None)
+    return out
+
+
+def _median(rows, key):
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+",
+                    default=["decreasing-returns", "two-types", "vector-state"])
+    ap.add_argument("--N", type=int, nargs="+", default=[128])
+    ap.add_argument("--nu", type=float, default=1.0)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--max-epochs", type=int, default=60)
+    ap.add_argument("--max-seconds", type=float, default=300.0)
+    ap.add_argument("--test-trajectories", type=int, default=32)
+    ap.add_argument("--own-nodes", type=int, default=3, help="0: the own shocks at one draw")
+    ap.add_argument("--rho-width", type=int, default=None)
+    ap.add_argument("--fresh", type=int, default=0, help="Monte Carlo residual at this many states")
+    ap.add_argument("--json", help="also write every run to this file")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    rows = []
+    for name in args.models:
+        for N in args.N:
+            runs = [one_run(name, N, args.nu, seed, args) for seed in range(args.seeds)]
+            rows += [{"model": name, **r} for r in runs]
+            ok = sum(r["success"] for r in runs)
+            line = (f"{name:>18} N={N:<6} nu={args.nu}: success {ok}/{len(runs)}, fit "
+                    f"{_median(runs, 'fit_seconds'):.1f} s, {_median(runs, 'epochs'):.2f} epochs")
+            if args.nu == 1.0:
+                line += (f", policy error {100 * _median(runs, 'policy_rel_error'):.3f}% on / "
+                         f"{100 * _median(runs, 'offpath_rel_error'):.3f}% off the path, "
+                         f"slopes within {100 * _median(runs, 'slope_error'):.2f}%")
+            else:
+                line += f", test MSE {_median(runs, 'test_mse'):.2e}"
+                if args.fresh:
+                    line += f", Monte Carlo MSE {_median(runs, 'fresh_mse'):.2e}"
+                if _median(runs, "own_slope_error") is not None:
+                    line += f", own slopes within {100 * _median(runs, 'own_slope_error'):.2f}%"
+            print(line, flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
