@@ -3,7 +3,9 @@
 This top level is the science, and its public face below: the N-firm investment model
 (:mod:`symdp.params`, :mod:`symdp.economics`), its linear-quadratic benchmark (:mod:`symdp.lq`),
 deep-sets policies (:mod:`symdp.networks`), the Euler-residual solver (:mod:`symdp.solver`) and
-the checks of a solution (:mod:`symdp.evaluation`). It imports with torch and numpy alone.
+the checks of a solution (:mod:`symdp.evaluation`); and the model interface with the deck's three
+extensions (:mod:`symdp.models`: ``get_model("decreasing-returns")``, or a subclass of
+:class:`~symdp.models.Model` of your own). It imports with torch and numpy alone.
 
 Above it, each importing only what lies below: :mod:`symdp.studies` (what the book's chapters
 compute beyond one solve), :mod:`symdp.runs` (many runs at once: the sweep engine, the worker
@@ -14,6 +16,7 @@ the build, the notebook regression) and :mod:`symdp.cli` (the ``symdp`` command)
 from .economics import euler_residual, gauss_hermite, monte_carlo_residual, price, simulate
 from .evaluation import Evaluation, StationarityCheck, evaluate
 from .lq import LinearPolicyCoefficients, lq_roots, lq_solution, riccati_equilibrium
+from .models import Model, get_model
 from .networks import ArchitectureConfig, DeepSetPolicy, count_parameters, make_policy
 from .params import ModelParams
 from .solver import SolveResult, SolverConfig, solve
@@ -25,6 +28,7 @@ __all__ = [
     "DeepSetPolicy",
     "Evaluation",
     "LinearPolicyCoefficients",
+    "Model",
     "ModelParams",
     "SolveResult",
     "SolverConfig",
@@ -33,6 +37,7 @@ __all__ = [
     "euler_residual",
     "evaluate",
     "gauss_hermite",
+    "get_model",
     "lq_roots",
     "lq_solution",
     "make_policy",

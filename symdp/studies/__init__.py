@@ -15,6 +15,9 @@
     Whether a nonlinear policy uses the cross-sectional distribution beyond its mean.
 :mod:`~symdp.studies.implicit_bias`
     Which root of the Euler equation a fit selects: time iteration, sparse grids.
+:mod:`~symdp.studies.own_shock`
+    What one draw of an agent's own shock costs when its policy uses its own state (the
+    extensions of :mod:`symdp.models`).
 
 Each imports the science (:mod:`symdp.solver` and below), never the book's kit.
 """
