@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/models.py --nu 1.5 --seeds 3 --fresh 8
 
 For each model and N: the model's baseline network (``Model.architecture``, or ``--rho-width``),
-one torch thread, seeds 0..k-1. Prints, per (model, N), the success count (tolerance met and
+one torch thread, seeds first..first+k-1. Prints, per (model, N), the success count (tolerance met and
 the stationary solution), the median fit time and epochs, and in the linear case the median
 policy error on the test paths and off them and the largest relative error of any fitted slope
 against the exact one; for nu > 1 the median test MSE, the Monte Carlo residual at ``--fresh``
@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--N", type=int, nargs="+", default=[128])
     ap.add_argument("--nu", type=float, default=1.0)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--max-epochs", type=int, default=60)
     ap.add_argument("--max-seconds", type=float, default=300.0)
     ap.add_argument("--test-trajectories", type=int, default=32)
@@ -72,7 +73,8 @@ def main() -> None:
     rows = []
     for name in args.models:
         for N in args.N:
-            runs = [one_run(name, N, args.nu, seed, args) for seed in range(args.seeds)]
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            runs = [one_run(name, N, args.nu, seed, args) for seed in seeds]
             rows += [{"model": name, **r} for r in runs]
             ok = sum(r["success"] for r in runs)
             line = (f"{name:>18} N={N:<6} nu={args.nu}: success {ok}/{len(runs)}, fit "

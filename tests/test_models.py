@@ -225,3 +225,23 @@ def test_solve_json_for_an_extension_reports_the_off_path_error_and_slopes(capsy
 def test_every_model_is_registered_under_its_name():
     assert list(MODELS) == ["investment", *EXTENSIONS]
     assert {MODELS[n] for n in EXTENSIONS} == {DecreasingReturns, TwoTypes, VectorState}
+
+
+@pytest.mark.parametrize("nu", [1.0, 1.5])
+def test_the_model_fit_figure_draws_the_fit_against_the_exact_solution(nu):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from symdp.book.figures import model_fit
+
+    r = solve(get_model("vector-state", N=16, nu=nu), "relu",
+              SolverConfig(max_epochs=1, test_trajectories=4, threads=1))
+    fig = model_fit(r.evaluation, title="E3")
+    a, b = fig.axes[:2]
+    if nu == 1.0:
+        assert len(a.lines) == 3 and a.get_xlabel() == "exact action"
+        labels = [t.get_text() for t in b.get_yticklabels()]
+        assert labels == ["H0", "H1", "H2", "H3", "H4", "d u / d x", "d u / d z"]
+    else:  # no exact policy: the residuals by date, and the own slopes that stay exact
+        assert a.get_ylabel() == "|Euler residual|"
+        assert [t.get_text() for t in b.get_yticklabels()] == ["d u / d x", "d u / d z"]

@@ -82,3 +82,23 @@ def test_a_task_runs_on_one_torch_thread_in_its_own_thread(task, science, monkey
     finally:
         torch.set_num_threads(before)
     assert seen == [1]
+
+
+def test_solve_task_runs_any_registered_model_from_json_dicts():
+    import json
+    from dataclasses import asdict
+
+    from symdp.models import get_model
+    from symdp.networks import ArchitectureConfig
+    from symdp.solver import SolverConfig
+
+    model = get_model("two-types", N=8)
+    args = json.loads(json.dumps({  # as a sweep stores them: tuples become lists
+        "name": "two-types", "model": asdict(model.params),
+        "arch": asdict(model.architecture()),
+        "solver": SolverConfig(max_epochs=1, test_trajectories=2, T=7).to_dict()}))
+    out = tasks.solve_task(**args)
+    assert out["model"] == "two-types" and "H1_fit" not in out
+    assert set(out["slopes"]) == {"h0_A", "H_AA", "H_AB", "h0_B", "H_BA", "H_BB"}
+    with pytest.raises(ValueError, match="model must be one of"):
+        tasks.solve_task(**{**args, "name": "nope"})

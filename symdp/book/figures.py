@@ -29,6 +29,7 @@ __all__ = [
     "sparse_grid_fits",
     "time_iteration_cobweb",
     "root_selection",
+    "model_fit",
 ]
 
 _PHI_NAMES = {"identity": "Identity", "moments": "Moments", "relu": "ReLU"}
@@ -866,3 +867,60 @@ def root_selection(df, roots, order=None, window=(-0.2, 0.45), labels=None):
     ax.set_ylabel(r"fitted slope $H_1$ (least squares of $u$ on $\bar X$)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)  # outside: no overlap
     return fig
+
+
+# --- Other models (symdp.models) ------------------------------------------------------------
+
+
+def model_fit(evaluation, title: str | None = None):
+    """A fitted agent model against its exact solution (:class:`symdp.models.AgentEvaluation`).
+
+    (a) each agent's fitted action against the exact one, on the test paths and at the off-path
+    states, with the 45-degree line (the linear case; otherwise the Euler residuals along the
+    paths, by date); (b) the relative error of every fitted slope (least squares on the exact
+    policy's form) and own slope (at a fixed embedding) against the exact ones.
+    """
+    fig, (a, b) = _row_of_panels(2, width=3.6, sharey=False)
+    if evaluation.u_exact is not None:
+        for u, exact, label, marker in (
+                (evaluation.u, evaluation.u_exact, "on the paths", "."),
+                (evaluation.u_offpath, evaluation.u_offpath_exact, "off the paths", "x")):
+            a.plot(np.ravel(exact), np.ravel(u), marker, ms=3, alpha=0.5, label=label)
+        lo = np.nanmin(evaluation.u_exact)
+        hi = np.nanmax(evaluation.u_exact)
+        if evaluation.u_offpath_exact is not None:
+            lo = min(lo, np.nanmin(evaluation.u_offpath_exact))
+            hi = max(hi, np.nanmax(evaluation.u_offpath_exact))
+        a.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+        a.set_xlabel("exact action")
+        a.set_ylabel("fitted action")
+        a.legend(frameon=False, fontsize="small")
+    else:
+        r = np.abs(evaluation.residual).reshape(evaluation.residual.shape[0],
+                                                evaluation.residual.shape[1], -1)
+        dates = np.arange(r.shape[1])
+        a.semilogy(dates, np.median(r, axis=(0, 2)), label="median")
+        a.semilogy(dates, np.max(r, axis=(0, 2)), label="largest")
+        a.set_xlabel("date on the test paths")
+        a.set_ylabel("|Euler residual|")
+        a.legend(frameon=False, fontsize="small")
+    a.set_title("(a)", loc="left")
+    names, errors = [], []
+    for name, s in evaluation.slopes.items():
+        names.append(name)
+        errors.append(abs(s["fit"] / s["exact"] - 1))
+    for state, fit in evaluation.own_slope_fit.items():
+        exact = evaluation.own_slope_exact.get(state)
+        if exact:
+            names.append(f"d u / d {state}")
+            errors.append(abs(fit / exact - 1))
+    if names:
+        b.barh(np.arange(len(names)), 100 * np.asarray(errors))
+        b.set_yticks(np.arange(len(names)), names)
+        b.invert_yaxis()
+    b.set_xlabel("|fitted / exact - 1| (%)")
+    b.set_title("(b)", loc="left")
+    if title:
+        fig.suptitle(title)
+    return fig
+

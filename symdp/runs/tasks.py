@@ -30,16 +30,20 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def solve_task(model: dict, arch: dict, solver: dict, fresh: dict | None = None) -> dict:
+def solve_task(model: dict, arch: dict, solver: dict, fresh: dict | None = None,
+               name: str = "investment") -> dict:
     """One training run of :func:`symdp.solver.solve` from plain dicts of its settings.
 
-    ``model``, ``arch`` and ``solver`` hold the fields of :class:`~symdp.params.ModelParams`,
+    ``name`` is a model of :data:`symdp.models.MODELS` (the deck's by default); ``model``,
+    ``arch`` and ``solver`` hold the fields of its parameters (for the deck's,
+    :class:`~symdp.params.ModelParams`),
     :class:`~symdp.networks.ArchitectureConfig` and :class:`~symdp.solver.SolverConfig`
     (``max_seconds`` None for no cap; ``stationarity`` a dict). ``fresh`` holds the fields of
     :class:`~symdp.evaluation.FreshDraws` (None: no fresh-draw residual), adding ``fresh_mse``
     and ``fresh_sample_mse`` (the one-draw MSE at the same states) to the record.
 
-    Returns :meth:`symdp.solver.SolveResult.scalars` plus, for nu = 1, the least-squares line
+    Returns :meth:`symdp.solver.SolveResult.scalars` plus, for the deck's model at nu = 1, the
+    least-squares line
     :math:`u \\approx H_0 + H_1\\bar X` of the fitted policy along its own test paths (finite
     points only): ``H0_fit``, ``H1_fit``, the nearest LQ root ``root`` -- "stable" (H1 < 0, the
     stationary solution), "explosive", or "neither" when farther than
@@ -48,16 +52,17 @@ def solve_task(model: dict, arch: dict, solver: dict, fresh: dict | None = None)
     """
     from ..evaluation import FreshDraws, linear_fit
     from ..lq import nearest_root
+    from ..models import get_model
     from ..networks import ArchitectureConfig
-    from ..params import ModelParams
     from ..solver import SolverConfig, solve
 
     _one_thread()
-    params = ModelParams(**model)
-    result = solve(params, ArchitectureConfig(**arch), SolverConfig.from_dict(solver),
+    the_model = get_model(name, **model)
+    params = the_model.params
+    result = solve(the_model, ArchitectureConfig(**arch), SolverConfig.from_dict(solver),
                    fresh=None if fresh is None else FreshDraws(**fresh))
     out = result.scalars()
-    if params.is_linear:
+    if name == "investment" and params.is_linear:
         try:
             line = linear_fit(result.evaluation.mean_X, result.evaluation.u, finite_only=True)
         except ValueError:  # diverged on every path, or a mean that never moved
