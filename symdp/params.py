@@ -68,7 +68,7 @@ class ModelParams:
 
     def replace(self, **changes) -> "ModelParams":
         """A copy with some fields changed (validated again)."""
-        return ModelParams(**{**asdict(self), **changes})
+        return type(self)(**{**asdict(self), **changes})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -47,6 +47,6 @@ def as_model(model) -> Model:
         return model
     from ..params import ModelParams
 
-    if isinstance(model, ModelParams):
+    if type(model) is ModelParams:  # an extension's parameters extend the deck's: not these
         return Investment(model)
     raise TypeError(f"expected a Model or ModelParams, got {type(model).__name__}")

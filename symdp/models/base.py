@@ -6,7 +6,8 @@ A model is a subclass of :class:`Model`. It says, in a few short methods, what t
 * each agent's state (``state_names``: ``("x",)``, or ``("x", "z")`` for a vector) and type
   (:meth:`Model.types`), and what a network sees of an agent (:meth:`Model.features`);
 * the law of motion of one agent, with its idiosyncratic shocks (``shock_names``) and the
-  aggregate shock omega (:meth:`Model.transition`), and the initial state;
+  aggregate shock omega (:meth:`Model.transition`), and the initial state (by default the
+  deck's draw of capital, :meth:`Model.initial_state`);
 * the Euler equation, :math:`\\text{lhs}(u_i) = \\beta\\,E[\\text{integrand}(x_i', A(X'), u_i(X'))]`:
   :meth:`Model.euler_lhs`, :meth:`Model.aggregates` (what the integrand needs of the whole
   industry, e.g. the price) and :meth:`Model.euler_integrand`;
@@ -101,9 +102,12 @@ class Model(ABC):
 
     # ---- what a model writes ----------------------------------------------------------------
 
-    @abstractmethod
     def initial_state(self, generator: torch.Generator, **tensor_kw) -> torch.Tensor:
-        """One draw of the industry's initial state, ``(N, d)``."""
+        """One draw of the industry's initial state, ``(N, d)``. Default, for a state of
+        capital alone: each agent's :math:`|\\mathcal N(x0\\_loc, x0\\_scale^2)|`, the deck's."""
+        p = self.params
+        z = torch.randn(p.N, generator=generator, **tensor_kw)
+        return (p.x0_loc + p.x0_scale * z).abs().unsqueeze(-1)
 
     @abstractmethod
     def transition(self, x: torch.Tensor, u: torch.Tensor, W: torch.Tensor,

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .._checks import check, param, validate
+from ..params import ModelParams
 from .base import Model
 from .linear import decreasing_returns_solutions, kappa_threshold
 
@@ -33,26 +34,16 @@ __all__ = ["DecreasingReturns", "DecreasingReturnsParams", "LinearAgentPolicy"]
 
 
 @dataclass(frozen=True)
-class DecreasingReturnsParams:
+class DecreasingReturnsParams(ModelParams):
     """Parameters of E1; defaults are the deck's calibration plus kappa = 0.5.
 
     kappa must exceed :func:`~symdp.models.linear.kappa_threshold` (negative): below it a
     firm's own capital is not stationary.
     """
 
-    N: int = param(128, "an integer >= 1", lambda v: isinstance(v, int) and v >= 1,
-                   "number of firms")
-    beta: float = param(0.95, "in (0, 1)", lambda v: 0.0 < v < 1.0, "discount factor")
-    gamma: float = param(90.0, "> 0", lambda v: v > 0.0, "investment adjustment cost")
-    delta: float = param(0.05, "in (0, 1]", lambda v: 0.0 < v <= 1.0, "depreciation")
-    sigma: float = param(0.005, ">= 0", lambda v: v >= 0.0, "idiosyncratic shock sd")
-    eta: float = param(0.001, ">= 0", lambda v: v >= 0.0, "aggregate shock sd")
-    nu: float = param(1.0, ">= 1", lambda v: v >= 1.0, "demand curvature (1: the linear case)")
     kappa: float = param(0.5, "> kappa_threshold(beta, gamma, delta), -0.4618 at the deck's "
                          "calibration (below it firm size is not stationary)",
                          lambda v: True, "cost of size, (kappa / 2) x^2")
-    x0_loc: float = param(0.9, "finite", lambda v: True, "mean of initial capital")
-    x0_scale: float = param(0.05, ">= 0", lambda v: v >= 0.0, "sd of initial capital")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -92,11 +83,6 @@ class DecreasingReturns(Model):
     name = "decreasing-returns"
     Params = DecreasingReturnsParams
     linear_parameters = ("beta", "gamma", "delta", "kappa")
-
-    def initial_state(self, generator, **tensor_kw):
-        p = self.params
-        z = torch.randn(p.N, generator=generator, **tensor_kw)
-        return (p.x0_loc + p.x0_scale * z).abs().unsqueeze(-1)
 
     def transition(self, x, u, W, omega, types):
         p = self.params

@@ -143,11 +143,6 @@ class TwoTypes(Model):
             idx = torch.cat([a, b]).to(q.agents.device)
         return Quadrature(W, q.nodes, q.weights, q.own_nodes, q.own_weights, idx)
 
-    def initial_state(self, generator, **tensor_kw):
-        p = self.params
-        z = torch.randn(p.N, generator=generator, **tensor_kw)
-        return (p.x0_loc + p.x0_scale * z).abs().unsqueeze(-1)
-
     def transition(self, x, u, W, omega, types):
         p = self.params
         delta = self._per_type(p.delta, types).to(x.dtype)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from .._checks import check, param, validate
+from ..params import ModelParams
 from .base import Model
 from .decreasing_returns import LinearAgentPolicy
 from .linear import kappa_threshold, vector_state_solutions
@@ -31,29 +32,19 @@ __all__ = ["VectorState", "VectorStateParams"]
 
 
 @dataclass(frozen=True)
-class VectorStateParams:
+class VectorStateParams(ModelParams):
     """Parameters of E3: the deck's calibration, kappa = 0.5, rho = 0.9, sigma_z = 0.01.
 
     Initial premia are drawn from z's stationary distribution, sd
     :math:`\\sigma_z/\\sqrt{1-\\rho^2}`.
     """
 
-    N: int = param(128, "an integer >= 1", lambda v: isinstance(v, int) and v >= 1,
-                   "number of firms")
-    beta: float = param(0.95, "in (0, 1)", lambda v: 0.0 < v < 1.0, "discount factor")
-    gamma: float = param(90.0, "> 0", lambda v: v > 0.0, "investment adjustment cost")
-    delta: float = param(0.05, "in (0, 1]", lambda v: 0.0 < v <= 1.0, "depreciation")
-    sigma: float = param(0.005, ">= 0", lambda v: v >= 0.0, "idiosyncratic shock sd")
-    eta: float = param(0.001, ">= 0", lambda v: v >= 0.0, "aggregate shock sd")
-    nu: float = param(1.0, ">= 1", lambda v: v >= 1.0, "demand curvature (1: the linear case)")
     kappa: float = param(0.5, "> kappa_threshold(beta, gamma, delta), -0.4618 at the deck's "
                          "calibration (below it firm size is not stationary)",
                          lambda v: True, "cost of size, (kappa / 2) x^2")
     rho: float = param(0.9, "in (-1, 1) (a stationary premium)", lambda v: abs(v) < 1.0,
                        "persistence of the demand premium z")
     sigma_z: float = param(0.01, ">= 0", lambda v: v >= 0.0, "sd of the premium's shock")
-    x0_loc: float = param(0.9, "finite", lambda v: True, "mean of initial capital")
-    x0_scale: float = param(0.05, ">= 0", lambda v: v >= 0.0, "sd of initial capital")
 
     def __post_init__(self) -> None:
         validate(self)
