@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/models.py --models decreasing-returns --N 128 --seeds 10
     .venv/bin/python benchmarks/models.py --nu 1.5 --seeds 3 --fresh 8
 
-For each model and N: the model's baseline network (``Model.architecture``, or ``--rho-width``),
+For each model and N: the model's baseline network (``Model.architecture()``, or with
+``--rho-width``),
 one torch thread, seeds first..first+k-1. Prints, per (model, N), the success count (tolerance met and
 the stationary solution), the median fit time and epochs, and in the linear case the median
 policy error on the test paths and off them and the largest relative error of any fitted slope
@@ -27,7 +28,7 @@ def one_run(name: str, N: int, nu: float, seed: int, args) -> dict:
     from symdp.solver import SolverConfig, solve
 
     model = get_model(name, N=N, nu=nu)
-    arch = model.architecture("relu")
+    arch = model.architecture()
     if args.rho_width:
         arch = replace(arch, rho_width=args.rho_width)
     config = SolverConfig(seed=seed, threads=1, max_epochs=args.max_epochs,

@@ -110,7 +110,8 @@ def _build_parser(model: type = MODELS[_DEFAULT_MODEL]) -> _Parser:
     solve = sub.add_parser("solve", help="fit a deep-sets policy on the Euler residual")
     solve.add_argument("--model", choices=tuple(MODELS), default=_DEFAULT_MODEL)
     _add_model_flags(solve, model)
-    solve.add_argument("--phi", choices=PHI_KINDS, default="relu")
+    solve.add_argument("--phi", choices=PHI_KINDS, default=None,
+                       help="the model's baseline network with this phi (default: its own)")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--device", default="cpu", help="cpu or cuda")
     solve.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
@@ -214,13 +215,14 @@ def _cmd_solve(args) -> int:
         if not torch.cuda.is_available():
             raise _UsageError(f"argument --device: {config.device!r} requested but no CUDA "
                               "device is available")
-    result = solve(model, args.phi, config, progress=not args.json and sys.stderr.isatty())
+    arch = model.architecture() if args.phi is None else model.architecture(args.phi)
+    result = solve(model, arch, config, progress=not args.json and sys.stderr.isatty())
     summary = result.scalars()
     if args.json:
         print(json.dumps({k: _json_number(v) for k, v in summary.items()}))
         return 0
     params = model.params
-    print(f"{model.name}: phi({args.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
+    print(f"{model.name}: phi({arch.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
           f"{'SUCCESS' if summary['success'] else 'FAILURE'} ({summary['stationarity']})")
     print(f"  fit {summary['fit_seconds']:.2f} s, {summary['epochs']:.2f} epochs "
           f"({summary['steps']} steps), {summary['coefficients']:,} coefficients, "

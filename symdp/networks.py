@@ -279,6 +279,11 @@ class AgentDeepSet(nn.Module):
     :class:`ReLUPhi` does. ``zero_last`` starts rho's output at zero (u = 0), as
     :class:`DeepSetPolicy` does.
 
+    ``rho_linear`` adds a linear map of rho's inputs to its output (zero at the start with
+    ``zero_last``). A bias-free ReLU rho represents a linear response only through pairs of
+    units and fits it slowly; E2's and E3's exact policies are linear in the features and their
+    means (``benchmarks/models.py`` measures both baselines).
+
     With ``types > 1`` the last ``types`` features are the agent's type as one-hot indicators
     (:meth:`symdp.models.Model.features`) and rho has one output per type, of which each agent
     takes its own: a bias-free rho then gives each type its own constant, which a gate
@@ -288,7 +293,8 @@ class AgentDeepSet(nn.Module):
     def __init__(self, features: int, phi: str = "relu", L: int = 4, moments: int = 2,
                  phi_width: int = 128, phi_depth: int = 2, rho_width: int = 128,
                  rho_depth: int = 4, phi_hidden_bias: bool = False,
-                 rho_hidden_bias: bool = False, zero_last: bool = True, types: int = 1) -> None:
+                 rho_hidden_bias: bool = False, zero_last: bool = True, types: int = 1,
+                 rho_linear: bool = False) -> None:
         super().__init__()
         if phi == "identity":
             self.phi_net = _FeatureIdentity(features)
@@ -305,9 +311,14 @@ class AgentDeepSet(nn.Module):
         self.types = types
         self.rho = MLP(features + self.phi_net.L, types, width=rho_width, depth=rho_depth,
                        hidden_bias=rho_hidden_bias)
+        # a linear map of rho's inputs beside its MLP: exact policies linear in them
+        self.rho_skip = (nn.Linear(features + self.phi_net.L, types, bias=False) if rho_linear
+                         else None)
         if zero_last:
             nn.init.zeros_(self.rho.last.weight)
             nn.init.zeros_(self.rho.last.bias)
+            if self.rho_skip is not None:
+                nn.init.zeros_(self.rho_skip.weight)
 
     def phi(self, F: torch.Tensor) -> torch.Tensor:
         """Each agent's embedding, ``(..., f) -> (..., L)``."""
@@ -327,7 +338,8 @@ class AgentDeepSet(nn.Module):
         (broadcast against each other)."""
         shape = torch.broadcast_shapes(f.shape[:-1], e.shape[:-1])
         f = f.expand(*shape, f.shape[-1])
-        out = self.rho(torch.cat([f, e.expand(*shape, e.shape[-1])], -1))
+        z = torch.cat([f, e.expand(*shape, e.shape[-1])], -1)
+        out = self.rho(z) if self.rho_skip is None else self.rho(z) + self.rho_skip(z)
         if self.types == 1:
             return out.squeeze(-1)
         return (out * f[..., -self.types:]).sum(-1)  # the own type's output
@@ -353,6 +365,7 @@ class ArchitectureConfig:
     rho_width: int = 128  # hidden width of rho
     rho_depth: int = 4  # hidden layers of rho
     rho_hidden_bias: bool = False
+    rho_linear: bool = False  # agent models (symdp.models): a linear map beside rho's MLP
     own_state: bool = False  # rho also sees the firm's own x
     zero_last: bool = True  # rho's output layer starts at zero
 
@@ -378,6 +391,8 @@ def make_policy(arch: ArchitectureConfig | str = "relu", N: int | None = None, *
         arch = ArchitectureConfig(phi=arch, **kw)
     elif kw:
         raise TypeError("pass overrides either in the ArchitectureConfig or as keywords, not both")
+    if arch.rho_linear:
+        raise ValueError("rho_linear applies to the agent models of symdp.models only")
     if arch.phi == "none":
         if N is None:
             raise ValueError("N is required for the non-symmetric MLP policy (phi='none')")

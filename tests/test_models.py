@@ -245,3 +245,34 @@ def test_the_model_fit_figure_draws_the_fit_against_the_exact_solution(nu):
     else:  # no exact policy: the residuals by date, and the own slopes that stay exact
         assert a.get_ylabel() == "|Euler residual|"
         assert [t.get_text() for t in b.get_yticklabels()] == ["d u / d x", "d u / d z"]
+
+
+def test_the_aggregate_spread_moves_each_types_agents_together():
+    model = get_model("two-types", N=16)
+    draws, kw = _draws(model, agents=2)
+    X = _states(model, model.exact_policy().to(**kw), draws)
+    Y = model.widen(X, draws.quadrature, draws.gen)
+    types = model.types()
+    others = torch.ones(16, dtype=torch.bool)
+    others[draws.quadrature.agents] = False
+    for g in (0, 1):
+        shift = (Y - X)[:, others & (types == g), 0]  # (states, agents of type g)
+        assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-15)
+        assert float(shift.abs().max()) <= model.aggregate_spread
+    assert not torch.allclose((Y - X)[:, others & (types == 0), 0][:, 0],
+                              (Y - X)[:, others & (types == 1), 0][:, 0])
+
+
+def test_a_linear_map_beside_rho_starts_at_zero_and_is_for_agent_models_only():
+    from symdp.networks import ArchitectureConfig, make_policy
+
+    model = get_model("vector-state", N=8)
+    arch = model.architecture()
+    assert arch.phi == "identity" and arch.rho_linear
+    net = model.make_policy(arch).double()
+    F = model.features(torch.rand(3, 8, 2, dtype=torch.float64))
+    assert torch.equal(net(F), torch.zeros(3, 8, dtype=torch.float64))
+    torch.nn.init.normal_(net.rho_skip.weight)
+    assert not torch.equal(net(F), torch.zeros(3, 8, dtype=torch.float64))
+    with pytest.raises(ValueError, match="rho_linear"):
+        make_policy(ArchitectureConfig(rho_linear=True), N=8)

@@ -88,6 +88,11 @@ class Model(ABC):
     #: component): :data:`OFFSETS` lie inside, so the fit has seen the off-path states it is
     #: checked at.
     grid_spread: ClassVar[float] = 0.1
+    #: How far :meth:`widen` moves each type's agents together (uniformly, each component, one
+    #: draw per grid state and type): where a group's mean barely moves along the paths (E2's
+    #: type A starts near its steady state; E3's mean premium stays near zero), its slope is
+    #: identified only off the path. 0: not moved.
+    aggregate_spread: ClassVar[float] = 0.0
     #: The parameters the exact solutions of the linear case depend on (``symdp lq``'s flags).
     linear_parameters: ClassVar[tuple[str, ...]] = ()
 
@@ -205,7 +210,7 @@ class Model(ABC):
                             rho_width=arch.rho_width, rho_depth=arch.rho_depth,
                             phi_hidden_bias=arch.phi_hidden_bias,
                             rho_hidden_bias=arch.rho_hidden_bias, zero_last=arch.zero_last,
-                            types=len(self.type_names))
+                            types=len(self.type_names), rho_linear=arch.rho_linear)
 
     def grid_policy(self) -> nn.Module:
         """The policy the first grid is simulated under: the linear case's exact policy."""
@@ -251,19 +256,26 @@ class Model(ABC):
     def widen(self, states: torch.Tensor, quadrature: Quadrature,
               generator: torch.Generator) -> torch.Tensor:
         """Grid states ``(S, N, d)`` with the residual agents' own states moved by
-        :math:`U(-w, w)`, w = ``grid_spread``, each component, drawn from ``generator``.
+        :math:`U(-w, w)`, w = ``grid_spread``, each component, then each type's agents together by
+        :math:`U(-a, a)`, a = ``aggregate_spread``, drawn from ``generator``.
 
         On the equilibrium path an agent's state stays close to the industry's mean, so its own
         slopes are barely identified there; the Euler equation holds at every state, so the fit
         is asked to meet it off the path too.
         """
-        if not self.grid_spread:
+        if not (self.grid_spread or self.aggregate_spread):
             return states
         idx = quadrature.agents
         u = torch.rand(states.shape[0], len(idx), states.shape[-1], generator=generator,
                        device=states.device, dtype=states.dtype)
         out = states.clone()
         out[:, idx] += (2.0 * u - 1.0) * self.grid_spread
+        if self.aggregate_spread:
+            types = self.types(device=states.device)
+            for g in range(len(self.type_names)):
+                v = torch.rand(states.shape[0], 1, states.shape[-1], generator=generator,
+                               device=states.device, dtype=states.dtype)
+                out[:, types == g] += (2.0 * v - 1.0) * self.aggregate_spread
         return out
 
     def step(self, X: torch.Tensor, u: torch.Tensor, W: torch.Tensor,

@@ -18,7 +18,7 @@ own state separate from the price's).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -59,6 +59,12 @@ class VectorState(Model):
     name = "vector-state"
     Params = VectorStateParams
     linear_parameters = ("beta", "gamma", "delta", "kappa", "rho")
+    aggregate_spread = 0.1
+
+    def architecture(self, phi="identity"):
+        """The baseline: phi the identity (the embedding is the features' means, which the
+        exact policy is linear in) and rho with a linear map beside its MLP."""
+        return replace(super().architecture(phi), rho_linear=True)
     state_names = ("x", "z")
     shock_names = ("W", "e")
 
