@@ -193,12 +193,15 @@ class Model(ABC):
     def n_features(self) -> int:
         return len(self.state_names)
 
-    def architecture(self, phi: str = "relu") -> ArchitectureConfig:
-        """The model's baseline network with the given phi: the deck's (bias-free hidden
-        layers, L = 4, rho of 4 hidden layers) with 64 units a layer instead of 128: each agent
-        has its own head, so a step costs about N + M x nodes heads instead of one, and the
-        narrower rho also met the tolerance sooner (``benchmarks/models.py --rho-width``)."""
-        return ArchitectureConfig(phi=phi, phi_width=64, rho_width=64)
+    def architecture(self, phi: str | None = None) -> ArchitectureConfig:
+        """The model's baseline network, with ``phi`` or by default phi the identity in the
+        linear case (the embedding is then the features' means, which an exact linear policy
+        needs) and phi(ReLU) otherwise; the deck's bias-free hidden layers with 64 units a
+        layer; and a linear map beside rho (``rho_linear``), which a bias-free ReLU rho
+        otherwise builds slowly out of pairs of units (``benchmarks/models.py`` measured each
+        choice against the exact solutions)."""
+        phi = phi or ("identity" if self.is_linear else "relu")
+        return ArchitectureConfig(phi=phi, phi_width=64, rho_width=64, rho_linear=True)
 
     def make_policy(self, arch: ArchitectureConfig) -> nn.Module:
         """The network to fit (:class:`~symdp.networks.AgentDeepSet`) from an architecture."""

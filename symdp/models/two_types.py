@@ -20,7 +20,7 @@ then pools each group separately.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -97,11 +97,6 @@ class TwoTypes(Model):
     Params = TwoTypesParams
     linear_parameters = ("N", "beta", "share_a", "theta", "gamma", "delta")
     aggregate_spread = 0.1
-
-    def architecture(self, phi="identity"):
-        """The baseline: phi the identity (the embedding is the features' means, which the
-        exact policy is linear in) and rho with a linear map beside its MLP."""
-        return replace(super().architecture(phi), rho_linear=True)
     type_names = ("A", "B")
 
     def _per_type(self, values, types):

@@ -18,7 +18,7 @@ own state separate from the price's).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -60,11 +60,6 @@ class VectorState(Model):
     Params = VectorStateParams
     linear_parameters = ("beta", "gamma", "delta", "kappa", "rho")
     aggregate_spread = 0.1
-
-    def architecture(self, phi="identity"):
-        """The baseline: phi the identity (the embedding is the features' means, which the
-        exact policy is linear in) and rho with a linear map beside its MLP."""
-        return replace(super().architecture(phi), rho_linear=True)
     state_names = ("x", "z")
     shock_names = ("W", "e")
 
