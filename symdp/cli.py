@@ -170,7 +170,7 @@ def _cmd_lq(args) -> int:
     solutions = model.exact_solutions()
     stationary = [s for s in solutions if s.stationary]
     out = {"stationary": stationary[0].to_dict()["coefficients"] if stationary else None,
-           "others": [s.to_dict() for s in solutions if s is not (stationary or [None])[0]]}
+           "others": [s.to_dict() for s in solutions if not s.stationary]}
     if args.model == _DEFAULT_MODEL:  # the deck's two roots by the names chapter 5 uses
         for s in solutions:
             out["stable" if s.stationary else "explosive"] = s.to_dict()["coefficients"]

@@ -314,6 +314,21 @@ def test_the_fit_step_alone_checks_on_its_cadence_and_runs_out_of_epochs():
     assert all(row["seconds"] <= fit.seconds for row in fit.history)
 
 
+def test_the_learning_rate_decays_once_per_epoch(monkeypatch):
+    p = ModelParams(N=8)
+    steps = []
+    real = solver.training_step
+    monkeypatch.setattr(solver, "training_step", lambda *a: steps.append(real(*a)) or steps[-1])
+    torch.manual_seed(0)
+    cfg = replace(TINY, val_tolerance=1e-12, lr_decay=0.5)  # 3 epochs, never converges
+    fit = solver._fit(as_model(p), make_policy("identity", N=8), solver._pick_grid(p, cfg, **KW),
+                      cfg, started=0.0)
+    assert fit.epochs == 3.0
+    assert steps[0].optimizer.param_groups[0]["lr"] == pytest.approx(cfg.lr * 0.5**3)
+    with pytest.raises(ValueError, match="lr_decay"):
+        replace(TINY, lr_decay=0.0)
+
+
 def test_the_fit_step_redraws_the_grid_once_the_tolerance_is_met():
     p = ModelParams(N=8, nu=1.5)
     torch.manual_seed(0)

@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from ..economics import gauss_hermite
+from ..evaluation import StationarityCheck, sample_points
 from ..networks import AgentDeepSet, ArchitectureConfig
 
 __all__ = ["Model", "Quadrature", "AgentEvaluation", "OFFSETS"]
@@ -198,8 +199,8 @@ class Model(ABC):
         linear case (the embedding is then the features' means, which an exact linear policy
         needs) and phi(ReLU) otherwise; the deck's bias-free hidden layers with 64 units a
         layer; and a linear map beside rho (``rho_linear``), which a bias-free ReLU rho
-        otherwise builds slowly out of pairs of units (``benchmarks/models.py`` measured each
-        choice against the exact solutions)."""
+        otherwise builds slowly out of pairs of units. ``benchmarks/models.py`` measures this
+        baseline against the exact solutions (``--rho-width`` varies rho)."""
         phi = phi or ("identity" if self.is_linear else "relu")
         return ArchitectureConfig(phi=phi, phi_width=64, rho_width=64, rho_linear=True)
 
@@ -392,8 +393,6 @@ class Model(ABC):
         slopes (central differences at a fixed embedding) against the exact ones. With
         ``fresh``, the Monte Carlo residual (:meth:`monte_carlo_residual`) at sampled states.
         """
-        from ..evaluation import StationarityCheck, sample_points
-
         check = check or StationarityCheck()
         exact = self.exact_policy() if self.is_linear else None
         idx = quadrature.agents
