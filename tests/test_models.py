@@ -276,3 +276,25 @@ def test_a_linear_map_beside_rho_starts_at_zero_and_is_for_agent_models_only():
     assert not torch.equal(net(F), torch.zeros(3, 8, dtype=torch.float64))
     with pytest.raises(ValueError, match="rho_linear"):
         make_policy(ArchitectureConfig(rho_linear=True), N=8)
+
+
+@pytest.mark.parametrize("name", EXTENSIONS)
+def test_the_quadrature_residual_takes_the_aggregate_shock_at_its_scale(name):
+    """With no idiosyncratic shocks and a large aggregate one, the quadrature (exact over omega
+    up to Gauss-Hermite's degree) and a long Monte Carlo average of a curved policy agree; a
+    residual that scaled the shock twice (eta^2 instead of eta) would not."""
+    model = get_model(name, N=8, nu=1.5, sigma=0.0, eta=0.05, **(
+        {"sigma_z": 0.0} if name == "vector-state" else {}))
+    draws, kw = _draws(model)
+    torch.manual_seed(0)
+    net = model.make_policy(model.architecture()).double()
+    for p in net.rho.last.parameters():
+        torch.nn.init.normal_(p, std=0.01)
+    X = model.initial_state(torch.Generator().manual_seed(2), **kw).unsqueeze(0)
+    quad = model.euler_residual(net, X, draws.quadrature)[0]
+    mc = model.monte_carlo_residual(net, X[0], draws.quadrature.agents, 20_000,
+                                    torch.Generator().manual_seed(3))
+    assert_allclose(quad.detach(), mc, rtol=0, atol=2e-4)
+    twice = replace(model.params, eta=0.05**2)
+    wrong = type(model)(twice).euler_residual(net, X, draws.quadrature)[0]
+    assert (wrong - quad).abs().max() > 1e-3  # the check can tell the two apart

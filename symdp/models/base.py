@@ -120,7 +120,8 @@ class Model(ABC):
                    omega: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         """One agent's next state: ``x`` ``(..., d)``, action ``u`` ``(...)``, idiosyncratic
         shocks ``W`` ``(..., k)``, aggregate shock ``omega`` ``(...)`` and type ``(...)``, all
-        broadcast against each other; returns ``(..., d)``."""
+        broadcast against each other; returns ``(..., d)``. The shocks come in as standard
+        normals (draws or quadrature nodes): the model scales them."""
 
     @abstractmethod
     def aggregates(self, X: torch.Tensor) -> torch.Tensor:
@@ -323,7 +324,7 @@ class Model(ABC):
         types = self.types(device=X.device)
         nxt = policy_next or policy
         u_all = policy(self.features(X))  # (..., N): everyone acts today
-        omega = self.params.eta * q.nodes  # (K,)
+        omega = q.nodes  # (K,): standard normal nodes; transition scales the shocks
         X_next = self.transition(X.unsqueeze(-3), u_all.unsqueeze(-2), q.W_hat, omega[:, None],
                                  types)  # (..., K, N, d)
         e_next = nxt.embed(self.features(X_next))  # (..., K, L)
@@ -369,7 +370,7 @@ class Model(ABC):
         W = torch.randn(half, self.params.N, len(self.shock_names), generator=generator, **kw)
         omega = torch.randn(half, generator=generator, **kw)
         for sign in (1.0, -1.0):
-            X_next = self.transition(X, u_all, sign * W, sign * self.params.eta * omega[:, None],
+            X_next = self.transition(X, u_all, sign * W, sign * omega[:, None],
                                      types)  # (half, N, d)
             u_next = policy(self.features(X_next))[:, agents]
             agg = self.aggregates(X_next).unsqueeze(-2)
