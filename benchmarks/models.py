@@ -33,7 +33,8 @@ def one_run(name: str, N: int, nu: float, seed: int, args) -> dict:
         arch = replace(arch, rho_width=args.rho_width)
     config = SolverConfig(seed=seed, threads=1, max_epochs=args.max_epochs,
                           max_seconds=args.max_seconds, test_trajectories=args.test_trajectories,
-                          own_nodes=args.own_nodes)
+                          own_nodes=args.own_nodes,
+                          **({} if args.finish_from is None else {"finish_from": args.finish_from}))
     fresh = FreshDraws(states=args.fresh, draws=256, seed=seed) if args.fresh else None
     started = time.perf_counter()
     r = solve(model, arch, config, fresh=fresh)
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--test-trajectories", type=int, default=32)
     ap.add_argument("--own-nodes", type=int, default=3, help="0: the own shocks at one draw")
     ap.add_argument("--rho-width", type=int, default=None)
+    ap.add_argument("--finish-from", type=int, default=None,
+                    help="epoch of the first output-layer step (symdp.finish; default: "
+                         "SolverConfig's); 0: Adam alone")
     ap.add_argument("--fresh", type=int, default=0, help="Monte Carlo residual at this many states")
     ap.add_argument("--json", help="also write every run to this file")
     args = ap.parse_args()

@@ -123,6 +123,9 @@ def _build_parser(model: type = MODELS[_DEFAULT_MODEL]) -> _Parser:
                        help="agent models: Gauss-Hermite nodes per own shock (0: one draw)")
     solve.add_argument("--agents", type=_positive_int, default=None,
                        help="agent models: agents per industry whose residuals are taken")
+    solve.add_argument("--finish-from", type=_nonnegative_int, default=None,
+                       help="agent models: from this epoch on, a Levenberg-Marquardt step on the "
+                            "output layer after each epoch (0: Adam alone)")
     solve.add_argument("--json", action="store_true", help="print one JSON object, no progress")
 
     sweep = sub.add_parser("sweep", help="run a named experiment on Dask (resumable)")
@@ -201,7 +204,7 @@ def _cmd_solve(args) -> int:
     overrides = {"seed": args.seed, "device": args.device, "threads": args.threads}
     for flag, name in (("max_epochs", "max_epochs"), ("tolerance", "val_tolerance"),
                        ("test_trajectories", "test_trajectories"), ("own_nodes", "own_nodes"),
-                       ("agents", "agents")):
+                       ("agents", "agents"), ("finish_from", "finish_from")):
         if getattr(args, flag) is not None:
             overrides[name] = getattr(args, flag)
     model = _model(args)

@@ -320,6 +320,16 @@ class AgentDeepSet(nn.Module):
             if self.rho_skip is not None:
                 nn.init.zeros_(self.rho_skip.weight)
 
+    def output_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """The parameters the output is linear in, by name: rho's output layer and the linear
+        map beside it (:mod:`symdp.finish` solves for them)."""
+        last = self.rho.last
+        named = {id(p): n for n, p in self.named_parameters()}
+        out = [last.weight] + ([last.bias] if last.bias is not None else [])
+        if self.rho_skip is not None:
+            out.append(self.rho_skip.weight)
+        return [(named[id(p)], p) for p in out]
+
     def phi(self, F: torch.Tensor) -> torch.Tensor:
         """Each agent's embedding, ``(..., f) -> (..., L)``."""
         if not self._homogeneous:

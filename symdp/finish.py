@@ -1,0 +1,146 @@
+"""A second-order finish: Levenberg-Marquardt on the policy network's output layer.
+
+Adam's time-iteration steps (:func:`symdp.solver.training_step`) bring a fit into the stationary
+solution's basin within a few epochs, then creep: the squared residual's valley is long and
+narrow in the directions that move a slope the equilibrium paths barely identify (an agent's own
+state against the industry's mean, a group's mean that hardly moves). The network's output is
+linear in its output layer (rho's last layer and the linear map beside it,
+:meth:`symdp.networks.AgentDeepSet.output_parameters`): with the hidden layers held, the Euler
+residual is a smooth function of those few coefficients (tens to a hundred and fifty), and
+Gauss-Newton on them converges quadratically to the best fit the hidden features allow. In the
+linear case that is the exact policy, which lies in their span (the linear map sees the features
+and the embedding).
+
+The Jacobian is the full one: the output layer moves today's actions, hence tomorrow's states,
+as well as tomorrow's actions. Newton's method converges to the solution nearest its start, and it
+starts where the time-iteration steps have brought the fit, next to the stationary solution; the
+evaluation checks stationarity for every fit, as always. Each step takes a fresh subset of the
+training states with at least :data:`ROWS_PER_COEFFICIENT` residuals per coefficient, so the
+subset identifies the coefficients, and keeps a step only if it lowers the subset's squared
+residual (the damping grows tenfold until one does, and shrinks after it).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.func import jacfwd
+
+from .models.base import Model, Quadrature
+
+__all__ = ["Finish", "has_output_layer", "finish_step"]
+
+#: Residuals per output-layer coefficient in a step's subset of states.
+ROWS_PER_COEFFICIENT = 4
+#: Dampings tried per step, tenfold apart: from 1e-9 to 1e5 times the mean diagonal, where the
+#: step is a short gradient step that lowers any residual not at a stationary point.
+_TRIES = 15
+#: Jacobian entries' intermediate numbers per chunk of states (bounds the memory of a step).
+_CHUNK = 1 << 24
+
+
+@dataclass
+class Finish:
+    """The finish's state between steps (mutable): the Levenberg-Marquardt damping, relative to
+    the mean diagonal of the Gauss-Newton matrix, and the steps taken and kept."""
+
+    damping: float = 1e-9
+    steps: int = 0
+    kept: int = 0
+
+
+def has_output_layer(policy: nn.Module) -> bool:
+    """Whether ``policy`` says which of its parameters its output is linear in."""
+    return callable(getattr(policy, "output_parameters", None))
+
+
+@functools.cache
+def _forward_ad() -> None:
+    """Load torch's forward-mode decompositions once, quietly: on first use torch scripts them
+    with its own deprecated ``torch.jit.script`` (torch 2.13), a warning about torch's code that
+    a user of this package cannot act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*deprecated",
+                                category=DeprecationWarning)
+        from torch._decomp import decompositions_for_jvp  # noqa: F401
+
+
+def _twin(policy: nn.Module, names: list[str]) -> nn.Module:
+    """A copy of ``policy`` sharing its weights, detached; the ``names`` are set per call."""
+    twin = copy.deepcopy(policy)
+    for name, live in policy.named_parameters():
+        *path, leaf = name.split(".")
+        owner = twin.get_submodule(".".join(path))
+        del owner._parameters[leaf]
+        setattr(owner, leaf, live.detach())
+    return twin
+
+
+def _set(twin: nn.Module, names: list[str], shapes: list[torch.Size], theta: torch.Tensor) -> None:
+    i = 0
+    for name, shape in zip(names, shapes):
+        *path, leaf = name.split(".")
+        n = math.prod(shape)
+        setattr(twin.get_submodule(".".join(path)), leaf, theta[i:i + n].reshape(shape))
+        i += n
+
+
+def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadrature: Quadrature,
+                state: Finish, generator: torch.Generator) -> tuple[float, float]:
+    """One Levenberg-Marquardt step on ``policy``'s output layer, in place.
+
+    The subset: ``ceil(4 P / M)`` of ``states`` (at random from ``generator``; P output
+    coefficients, M residual agents per state). The step solves
+    :math:`(J^\\top J + \\lambda\\,\\overline{\\mathrm{diag}}\\,I)\\,\\Delta = -J^\\top r` in
+    float64, where r are the subset's Euler residuals (:meth:`symdp.models.Model.euler_residual`,
+    no weight held) and J their Jacobian in the output coefficients (forward mode). Returns the
+    subset's mean squared residual before and after the step (the same twice when no step was
+    kept).
+    """
+    named = policy.output_parameters()
+    names = [n for n, _ in named]
+    shapes = [p.shape for _, p in named]
+    theta0 = torch.cat([p.detach().reshape(-1) for _, p in named])
+    P, M = theta0.numel(), len(quadrature.agents)
+    S = min(states.shape[0], max(8, math.ceil(ROWS_PER_COEFFICIENT * P / M)))
+    pick = torch.randperm(states.shape[0], generator=generator)[:S].to(states.device)
+    X = states[pick]
+    twin = _twin(policy, names)
+
+    def residual(theta: torch.Tensor, Xc: torch.Tensor) -> torch.Tensor:
+        _set(twin, names, shapes, theta)
+        return model.euler_residual(twin, Xc, quadrature).reshape(-1)
+
+    rows = max(1, model.chunk_rows(_CHUNK // P, quadrature))
+    _forward_ad()
+    with torch.no_grad():
+        r = torch.cat([residual(theta0, Xc) for Xc in X.split(rows)]).double()
+    J = torch.cat([jacfwd(residual)(theta0, Xc) for Xc in X.split(rows)]).double()
+    A, g = J.T @ J, J.T @ r
+    before = float(r.pow(2).mean())
+    scale = float(A.diagonal().mean())
+    state.steps += 1
+    for _ in range(_TRIES):
+        delta = torch.linalg.solve(A + state.damping * scale * torch.eye(P, dtype=A.dtype,
+                                                                         device=A.device), -g)
+        theta = theta0 + delta.to(theta0.dtype)
+        with torch.no_grad():
+            after = float(torch.cat([residual(theta, Xc) for Xc in X.split(rows)])
+                          .double().pow(2).mean())
+        if math.isfinite(after) and after < before:
+            state.damping = max(state.damping / 10, 1e-12)
+            state.kept += 1
+            with torch.no_grad():
+                i = 0
+                for _, p in named:
+                    p.copy_(theta[i:i + p.numel()].reshape(p.shape))
+                    i += p.numel()
+            return before, after
+        state.damping *= 10
+    return before, before

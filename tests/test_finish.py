@@ -1,0 +1,107 @@
+"""The output-layer finish (symdp.finish): what it solves for, that a step is kept only when it
+lowers the residual, that it reaches the exact policy of a linear case, and that the deck's
+fits never take it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from numpy.testing import assert_allclose
+
+from symdp import ModelParams, SolverConfig, solve
+from symdp.finish import Finish, finish_step, has_output_layer
+from symdp.models import get_model
+from symdp.networks import AgentDeepSet, make_policy
+from symdp.solver import _pick_grid, first_draws, seeded_policy, tensor_kw
+
+SMALL = SolverConfig(train_trajectories=4, val_trajectories=2, test_trajectories=4, T=15,
+                     threads=1, dtype="float64", seed=1)
+
+
+def _set_output(policy: AgentDeepSet, theta: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for (_, p), value in zip(policy.output_parameters(), theta):
+            p.copy_(value)
+
+
+def test_the_output_is_affine_in_the_output_parameters():
+    torch.manual_seed(0)
+    policy = AgentDeepSet(2, "relu", phi_width=8, rho_width=8, rho_linear=True,
+                          zero_last=False).double()
+    names = [n for n, _ in policy.output_parameters()]
+    assert names == ["rho.8.weight", "rho.8.bias", "rho_skip.weight"]
+    F = torch.randn(3, 5, 2, dtype=torch.float64)
+    a = [torch.randn_like(p) for _, p in policy.output_parameters()]
+    b = [torch.randn_like(p) for _, p in policy.output_parameters()]
+    outputs = []
+    for t in (0.0, 1.0, 0.3):
+        _set_output(policy, [(1 - t) * x + t * y for x, y in zip(a, b)])
+        outputs.append(policy(F).detach())
+    assert_allclose(outputs[2], 0.7 * outputs[0] + 0.3 * outputs[1], rtol=1e-12, atol=1e-14)
+
+
+def test_from_two_adam_epochs_three_steps_are_kept_and_lower_the_residual_a_millionfold():
+    model = get_model("decreasing-returns", N=16)
+    r = solve(model, model.architecture(), replace(SMALL, max_epochs=2, finish_from=0,
+                                                   val_tolerance=1e-14))
+    q = first_draws(model, SMALL, **tensor_kw(SMALL)).quadrature
+    before = [p.detach().clone() for _, p in r.policy.output_parameters()]
+    start = model.residual_mse(r.policy, r.train_states, q)
+    state = Finish()
+    for seed in range(3):
+        finish_step(model, r.policy, r.train_states, q, state, torch.Generator().manual_seed(seed))
+    assert state.steps == 3 and state.kept == 3
+    assert model.residual_mse(r.policy, r.train_states, q) < 1e-6 * start
+    assert any(not torch.equal(b, p) for b, (_, p) in zip(before, r.policy.output_parameters()))
+
+
+def test_a_step_that_does_not_lower_the_residual_is_not_kept(monkeypatch):
+    import symdp.finish as finish
+
+    model = get_model("decreasing-returns", N=16)
+    kw = tensor_kw(SMALL)
+    policy = seeded_policy(model, model.architecture(), SMALL, **kw)
+    grid = _pick_grid(model, SMALL, **kw)
+    kept = [p.detach().clone() for _, p in policy.output_parameters()]
+    # every proposed step overshoots by a factor of a million, whatever the damping
+    solve_ = torch.linalg.solve
+    monkeypatch.setattr(finish.torch.linalg, "solve", lambda A, g: 1e6 * solve_(A, g))
+    state = Finish()
+    finish_step(model, policy, grid.train, grid.draws.quadrature, state,
+                torch.Generator().manual_seed(0))
+    assert state.steps == 1 and state.kept == 0 and state.damping > Finish().damping
+    for k, (_, p) in zip(kept, policy.output_parameters()):
+        assert torch.equal(k, p)
+
+
+@pytest.mark.parametrize("name", ["decreasing-returns", "vector-state"])
+def test_in_the_linear_case_the_finish_reaches_the_exact_stationary_policy(name):
+    model = get_model(name, N=16)
+    # few nodes: the linear case's integrand is linear in the shocks, so any rule is exact
+    config = replace(SMALL, max_epochs=4, val_tolerance=1e-12, finish_from=1, own_nodes=2,
+                     quadrature_nodes=2)
+    r = solve(model, model.architecture(), config)
+    assert r.stationary
+    assert any(row.get("finish") for row in r.history)
+    assert r.policy_rel_error < 1e-5 and r.offpath_rel_error < 1e-5
+    for name_, s in r.evaluation.slopes.items():
+        assert_allclose(s["fit"], s["exact"], rtol=1e-4, err_msg=name_)
+
+
+def test_adam_alone_takes_no_finish_step():
+    model = get_model("decreasing-returns", N=16)
+    r = solve(model, model.architecture(), replace(SMALL, max_epochs=3, finish_from=0))
+    assert not any(row.get("finish") for row in r.history)
+
+
+def test_the_decks_networks_have_no_output_layer_to_solve_so_its_fits_never_finish():
+    assert not has_output_layer(make_policy("relu"))
+    r = solve(ModelParams(N=8), "identity", replace(SMALL, dtype="float32", max_epochs=3))
+    assert not any(row.get("finish") for row in r.history)
+
+
+def test_finish_from_must_be_a_nonnegative_integer():
+    with pytest.raises(ValueError, match="finish_from must be an integer >= 0"):
+        SolverConfig(finish_from=-1)
