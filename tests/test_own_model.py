@@ -10,7 +10,7 @@ import textwrap
 import pytest
 import torch
 
-import symdp.models as models
+from symdp import models
 from symdp.cli import main
 from symdp.models import DecreasingReturns, get_model, model_class
 from symdp.runs.tasks import solve_task
@@ -103,6 +103,8 @@ def test_a_readers_bad_parameter_raises_naming_it_and_its_range(own_module):
     ("my_own_model:NOT_A_MODEL", "NOT_A_MODEL is not a subclass of symdp.models.Model"),
     ("my_own_model:MyParams", "MyParams is not a subclass of symdp.models.Model"),
     ("no-such-name", "model must be one of"),
+    (":MyModel", "cannot import module ''"),
+    (".relative:MyModel", "cannot import module '.relative'"),
 ])
 def test_a_missing_module_or_class_or_a_non_model_is_a_value_error_naming_the_value(
         own_module, value, says):

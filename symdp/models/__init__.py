@@ -47,7 +47,7 @@ def model_class(name: str) -> type[Model]:
     ``"package.module:ClassName"`` of a :class:`Model` subclass (a reader's own model, importable
     from ``sys.path``). A ValueError naming ``name`` otherwise."""
     if not isinstance(name, str):
-        raise ValueError(f"model must be a name or 'package.module:ClassName', got {name!r}")
+        raise TypeError(f"model must be a name or 'package.module:ClassName', got {name!r}")
     if name in MODELS:
         return MODELS[name]
     if ":" not in name:
@@ -56,13 +56,15 @@ def model_class(name: str) -> type[Model]:
     module_name, _, attr = name.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:  # ModuleNotFoundError too; other errors are the module's own
+    except (ImportError, ValueError, TypeError) as exc:  # not found, empty or relative name
         raise ValueError(f"model {name!r}: cannot import module {module_name!r} ({exc})") from None
     cls = getattr(module, attr, None) if attr.isidentifier() else None
     if cls is None:
         raise ValueError(f"model {name!r}: module {module_name!r} has no class {attr!r}")
-    if not (isinstance(cls, type) and issubclass(cls, Model)):
-        raise ValueError(f"model {name!r}: {attr} is not a subclass of symdp.models.Model")
+    if not (isinstance(cls, type) and issubclass(cls, Model)):  # TypeError to Python; to a
+        # reader it is a bad value of --model, so the CLI's usage errors catch it as ValueError
+        raise ValueError(  # noqa: TRY004
+            f"model {name!r}: {attr} is not a subclass of symdp.models.Model")
     return cls
 
 
