@@ -2,7 +2,9 @@
 
 All parsing and printing is here; the work is the package's (:mod:`symdp.models`,
 :func:`symdp.solver.solve`, :func:`symdp.runs.experiments.run`). ``--model NAME`` picks a model of
-:data:`symdp.models.MODELS` (default ``investment``, the deck's); its flags, their defaults and
+:data:`symdp.models.MODELS` (default ``investment``, the deck's) or, by an import path
+``package.module:ClassName``, a reader's own :class:`~symdp.models.Model` subclass
+(:func:`symdp.models.model_class`); its flags, their defaults and
 their ranges are its parameters dataclass's fields, so the command line cannot drift from the
 model's calibration.
 
@@ -18,7 +20,7 @@ import sys
 from dataclasses import fields
 
 from ._checks import integer
-from .models import MODELS
+from .models import MODELS, model_class
 from .networks import PHI_KINDS
 from .runs import experiments
 
@@ -90,10 +92,14 @@ def _model_class(argv: list[str]) -> type:
     pre = _Parser(add_help=False)
     pre.add_argument("--model", default=_DEFAULT_MODEL)
     known, _ = pre.parse_known_args(argv)
-    if known.model not in MODELS:
-        raise _UsageError(f"argument --model: invalid choice: {known.model!r} "
-                          f"(choose from {', '.join(MODELS)})")
-    return MODELS[known.model]
+    try:
+        return model_class(known.model)
+    except ValueError as exc:
+        raise _UsageError(f"argument --model: {exc}") from None
+
+
+_MODEL_HELP = (f"one of {', '.join(MODELS)}, or a Model subclass by its import path "
+               "package.module:ClassName (default: %(default)s)")
 
 
 def _build_parser(model: type = MODELS[_DEFAULT_MODEL]) -> _Parser:
@@ -103,12 +109,12 @@ def _build_parser(model: type = MODELS[_DEFAULT_MODEL]) -> _Parser:
     sub.add_parser("models", help="the models, their parameters and ranges")
 
     lq = sub.add_parser("lq", help="every exact solution of a model's linear case")
-    lq.add_argument("--model", choices=tuple(MODELS), default=_DEFAULT_MODEL)
+    lq.add_argument("--model", default=_DEFAULT_MODEL, help=_MODEL_HELP)
     _add_model_flags(lq, model, model.linear_parameters)
     lq.add_argument("--json", action="store_true", help="print one JSON object")
 
     solve = sub.add_parser("solve", help="fit a deep-sets policy on the Euler residual")
-    solve.add_argument("--model", choices=tuple(MODELS), default=_DEFAULT_MODEL)
+    solve.add_argument("--model", default=_DEFAULT_MODEL, help=_MODEL_HELP)
     _add_model_flags(solve, model)
     solve.add_argument("--phi", choices=PHI_KINDS, default=None,
                        help="the model's baseline network with this phi (default: its own)")
@@ -149,7 +155,7 @@ def _usage_from(exc: ValueError) -> _UsageError:
 
 def _model(args, names=None):
     """The model the arguments describe (:func:`symdp.models.get_model`)."""
-    cls = MODELS[args.model]
+    cls = model_class(args.model)  # read and checked before the parser was built
     names = names if names is not None else [f.name for f in fields(cls.Params)]
     try:
         return cls(cls.Params(**{k: getattr(args, k) for k in names}))
@@ -169,7 +175,7 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_lq(args) -> int:
-    model = _model(args, MODELS[args.model].linear_parameters)
+    model = _model(args, model_class(args.model).linear_parameters)
     solutions = model.exact_solutions()
     stationary = [s for s in solutions if s.stationary]
     out = {"stationary": stationary[0].to_dict()["coefficients"] if stationary else None,
@@ -225,7 +231,8 @@ def _cmd_solve(args) -> int:
         print(json.dumps({k: _json_number(v) for k, v in summary.items()}))
         return 0
     params = model.params
-    print(f"{model.name}: phi({arch.phi}) N={params.N} nu={params.nu} seed={args.seed}: "
+    print(f"{model.name}: phi({arch.phi}) N={params.N} nu={getattr(params, 'nu', '-')} "
+          f"seed={args.seed}: "
           f"{'SUCCESS' if summary['success'] else 'FAILURE'} ({summary['stationarity']})")
     print(f"  fit {summary['fit_seconds']:.2f} s, {summary['epochs']:.2f} epochs "
           f"({summary['steps']} steps), {summary['coefficients']:,} coefficients, "
