@@ -43,6 +43,8 @@ RERUN: dict[str, dict] = {
     "07_nonlinear": {"N": 16, "nu": 1.2, "nus": [1.0, 1.2], "seed": 3},
     "08_implicit_bias": {"N": 24, "steps": 1500, "seeds": 2},
     "09_own_model": {"N": 64, "seed": 1, "test_trajectories": 8},
+    "10_decreasing_returns": {"N": 64, "seeds": [1], "test_trajectories": 16, "nu": 1.2,
+                              "nl_max_epochs": 2},
 }
 
 
