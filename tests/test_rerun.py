@@ -42,6 +42,7 @@ RERUN: dict[str, dict] = {
     "06_scaling": {"N_check": 128, "batch": 2},
     "07_nonlinear": {"N": 16, "nu": 1.2, "nus": [1.0, 1.2], "seed": 3},
     "08_implicit_bias": {"N": 24, "steps": 1500, "seeds": 2},
+    "11_two_types": {"N": 64, "seeds": [1], "max_epochs": 12, "nl_epochs": 2, "fresh_states": 4},
 }
 
 
