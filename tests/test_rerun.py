@@ -45,6 +45,7 @@ RERUN: dict[str, dict] = {
     "09_own_model": {"N": 64, "seed": 1, "test_trajectories": 8},
     "10_decreasing_returns": {"N": 64, "seeds": [1], "test_trajectories": 16, "nu": 1.2,
                               "nl_max_epochs": 2},
+    "11_two_types": {"N": 64, "seeds": [1], "max_epochs": 12, "nl_epochs": 2, "fresh_states": 4},
 }
 
 
