@@ -42,8 +42,8 @@ RERUN: dict[str, dict] = {
     "06_scaling": {"N_check": 128, "batch": 2},
     "07_nonlinear": {"N": 16, "nu": 1.2, "nus": [1.0, 1.2], "seed": 3},
     "08_implicit_bias": {"N": 24, "steps": 1500, "seeds": 2},
-    "12_vector_state": {"N": 64, "seeds": [1], "max_epochs": 12, "test_trajectories": 16,
-                        "own_seed": 1, "nu": 1.5, "nl_max_epochs": 6, "fresh_states": 8,
+    "12_vector_state": {"N": 64, "seeds": [1], "max_epochs": 8, "test_trajectories": 16,
+                        "own_seed": 1, "nu": 1.5, "nl_max_epochs": 3, "fresh_states": 8,
                         "fresh_draws": 64},
 }
 
