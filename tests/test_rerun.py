@@ -43,7 +43,7 @@ RERUN: dict[str, dict] = {
     "07_nonlinear": {"N": 16, "nu": 1.2, "nus": [1.0, 1.2], "seed": 3},
     "08_implicit_bias": {"N": 24, "steps": 1500, "seeds": 2},
     "12_vector_state": {"N": 64, "seeds": [1], "max_epochs": 8, "test_trajectories": 16,
-                        "own_seed": 1, "nu": 1.5, "nl_max_epochs": 3, "fresh_states": 8,
+                        "own_seed": 1, "nl_max_epochs": 3, "fresh_states": 8,
                         "fresh_draws": 64},
 }
 
