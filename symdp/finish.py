@@ -37,7 +37,7 @@ from .models.base import Model, Quadrature
 __all__ = ["Finish", "has_output_layer", "finish_step"]
 
 #: Residuals per output-layer coefficient in a step's subset of states.
-ROWS_PER_COEFFICIENT = 4
+ROWS_PER_COEFFICIENT = 8
 #: Dampings tried per step, tenfold apart: from 1e-9 to 1e5 times the mean diagonal, where the
 #: step is a short gradient step that lowers any residual not at a stationary point.
 _TRIES = 15

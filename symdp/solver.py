@@ -52,6 +52,7 @@ __all__ = ["SolverConfig", "SolveResult", "solve"]
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 VAL_GATE = 10.0  # validate only once the running training MSE is within this factor of tolerance
 FINISH_STEPS = 6  # most output-layer steps in a row (symdp.finish) before Adam moves on
+FINISH_LR = 0.1  # Adam's learning rate is scaled by this after the first kept finish step
 
 
 @dataclass(frozen=True)
@@ -531,8 +532,16 @@ def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
         verdict = _epoch(model, policy, step, grid, config, checks, batch_gen,
                          can_redraw=redraws < redraws_allowed)
         if verdict is None and finish is not None and epoch + 1 >= config.finish_from:
+            kept = finish.kept
             verdict = _finish(model, policy, grid, config, checks, finish, finish_gen,
                               can_redraw=redraws < redraws_allowed)
+            if finish.kept == kept:  # no step helped: the hidden features are the limit
+                finish = None
+            else:  # Adam's moments are stale after the jump; its steps must now be finer
+                step.optimizer.state.clear()
+                if kept == 0:
+                    for group in step.optimizer.param_groups:
+                        group["lr"] *= FINISH_LR
         if config.lr_decay != 1.0:
             for group in step.optimizer.param_groups:
                 group["lr"] *= config.lr_decay
@@ -579,20 +588,28 @@ def _finish(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig, c
             finish: Finish, generator: torch.Generator, can_redraw: bool) -> str | None:
     """Levenberg-Marquardt steps on the output layer (:func:`symdp.finish.finish_step`), each
     followed by a check like an epoch's (its history row marked ``finish``), while a step at
-    least halves its subset's squared residual, up to :data:`FINISH_STEPS`; the last check's
-    verdict.
+    least halves its subset's squared residual and lowers the validation MSE, up to
+    :data:`FINISH_STEPS`; the last check's verdict.
 
     In the linear case the steps converge quadratically to the exact policy within a few; they
     go on past the tolerance while they gain, since each costs less than an epoch and a fit
-    that stops just inside the tolerance is still a tenth of a percent off. They stop when
-    the hidden features allow no better fit (the nonlinear case), and Adam moves the hidden
+    that stops just inside the tolerance is still a tenth of a percent off. Where the hidden
+    features allow no exact fit (the nonlinear case), a step fits its subset at the expense of
+    other states: the step that raises the validation MSE is undone, and Adam moves the hidden
     layers again.
     """
-    verdict = None
+    verdict, best = None, grid.draws.mse(model, policy, grid.val)
     for _ in range(FINISH_STEPS):
+        kept = [p.detach().clone() for _, p in policy.output_parameters()]
         before, after = finish_step(model, policy, grid.train, grid.draws.quadrature, finish,
                                     generator)
-        val_mse = _validation_mse(model, policy, grid, after, config.val_tolerance)
+        val_mse = grid.draws.mse(model, policy, grid.val)
+        if not val_mse < best:
+            with torch.no_grad():
+                for (_, p), k in zip(policy.output_parameters(), kept):
+                    p.copy_(k)
+            break
+        best = val_mse
         elapsed = checks.record(after, val_mse, config.val_tolerance)
         checks.history[-1]["finish"] = True
         verdict = _verdict(after, val_mse, elapsed, config, can_redraw)

@@ -141,6 +141,15 @@ def test_missing_toc_entry_fails_clearly(tmp_path):
         bookbuild.check_toc(tmp_path)
 
 
+def test_a_book_of_some_chapters_drops_the_parts_left_empty():
+    toc = {"format": "jb-book", "root": "book/index", "parts": [
+        {"caption": "Chapters", "chapters": [{"file": "book/01_problem"}]},
+        {"caption": "Beyond the deck", "chapters": [{"file": "book/10_decreasing_returns"}]}]}
+    kept = bookbuild._filter_toc(toc, {"book/01_problem"})
+    assert [p["caption"] for p in kept["parts"]] == ["Beyond the deck"]
+    assert kept["parts"][0]["chapters"] == [{"file": "book/10_decreasing_returns"}]
+
+
 # (d) the rerun command --------------------------------------------------------------------------
 
 def _run(*args):

@@ -423,12 +423,16 @@ def _stage(root: Path, executed: Path, chapters: list[str], only: list[str] | No
 
 
 def _filter_toc(node: Any, drop: set[str]) -> Any:
+    """``node`` without the entries whose file is in ``drop``, and without the parts left with
+    no chapter (Jupyter Book rejects an empty part)."""
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
             if k in ("parts", "chapters", "sections") and isinstance(v, list):
                 kept = [_filter_toc(c, drop) for c in v
                         if not (isinstance(c, dict) and c.get("file") in drop)]
+                if k == "parts":
+                    kept = [part for part in kept if part.get("chapters")]
                 out[k] = kept
             else:
                 out[k] = v
