@@ -34,7 +34,7 @@ from torch.func import jacfwd
 
 from .models.base import Model, Quadrature
 
-__all__ = ["Finish", "has_output_layer", "finish_step"]
+__all__ = ["Finish", "has_output_layer", "finish_step", "jacobian"]
 
 #: Residuals per output-layer coefficient in a step's subset of states.
 ROWS_PER_COEFFICIENT = 8
@@ -91,6 +91,42 @@ def _set(twin: nn.Module, names: list[str], shapes: list[torch.Size], theta: tor
         i += n
 
 
+def jacobian(model: Model, twin: nn.Module, names: list[str], shapes: list[torch.Size],
+             theta: torch.Tensor, X: torch.Tensor, quadrature: Quadrature) -> torch.Tensor:
+    """The Euler residuals' Jacobian in the output coefficients ``theta`` at the industries
+    ``X`` ``(S, N, d)``: ``(S M, P)``, by the chain rule through today's actions u,
+
+    .. math::
+
+        \\frac{d\\varepsilon}{d\\theta} = \\frac{\\partial\\varepsilon}{\\partial\\theta}\\Big|_u
+            + \\frac{\\partial\\varepsilon}{\\partial u}\\,\\frac{\\partial u}{\\partial\\theta}.
+
+    The coefficients reach tomorrow's actions directly, through the output layer (forward
+    mode, P directions that stop at the layer), and through today's actions, which move
+    tomorrow's states and with them every input of the network (reverse mode, M directions per
+    industry). Forward mode through the whole residual would carry all P directions through
+    every layer of tomorrow's network; this carries P through one layer and M through all.
+    ``twin`` (:func:`_twin`) evaluates the network at given output coefficients.
+    """
+
+    def actions(th: torch.Tensor, Xc: torch.Tensor) -> torch.Tensor:
+        _set(twin, names, shapes, th)
+        return twin(model.features(Xc))
+
+    def residual(th: torch.Tensor, u: torch.Tensor, Xc: torch.Tensor) -> torch.Tensor:
+        _set(twin, names, shapes, th)
+        return model.euler_residual(twin, Xc, quadrature, actions=u)
+
+    with torch.no_grad():
+        u = actions(theta, X)  # (S, N)
+    direct = jacfwd(residual, argnums=0)(theta, u, X)  # (S, M, P), today's actions held
+    du = jacfwd(actions, argnums=0)(theta, X)  # (S, N, P)
+    _set(twin, names, shapes, theta)
+    through_u = torch.vmap(torch.func.jacrev(
+        lambda ui, Xi: model.euler_residual(twin, Xi, quadrature, actions=ui)))(u, X)  # (S, M, N)
+    return (direct + torch.einsum("smn,snp->smp", through_u, du)).reshape(-1, theta.numel())
+
+
 def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadrature: Quadrature,
                 state: Finish, generator: torch.Generator) -> tuple[float, float]:
     """One Levenberg-Marquardt step on ``policy``'s output layer, in place.
@@ -99,7 +135,7 @@ def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadratur
     coefficients, M residual agents per state). The step solves
     :math:`(J^\\top J + \\lambda\\,\\overline{\\mathrm{diag}}\\,I)\\,\\Delta = -J^\\top r` in
     float64, where r are the subset's Euler residuals (:meth:`symdp.models.Model.euler_residual`,
-    no weight held) and J their Jacobian in the output coefficients (forward mode). Returns the
+    no weight held) and J their Jacobian in the output coefficients (:func:`jacobian`). Returns the
     subset's mean squared residual before and after the step (the same twice when no step was
     kept).
     """
@@ -121,7 +157,8 @@ def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadratur
     _forward_ad()
     with torch.no_grad():
         r = torch.cat([residual(theta0, Xc) for Xc in X.split(rows)]).double()
-    J = torch.cat([jacfwd(residual)(theta0, Xc) for Xc in X.split(rows)]).double()
+    J = torch.cat([jacobian(model, twin, names, shapes, theta0, Xc, quadrature)
+                   for Xc in X.split(rows)]).double()
     A, g = J.T @ J, J.T @ r
     before = float(r.pow(2).mean())
     scale = float(A.diagonal().mean())

@@ -53,6 +53,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 VAL_GATE = 10.0  # validate only once the running training MSE is within this factor of tolerance
 FINISH_STEPS = 6  # most output-layer steps in a row (symdp.finish) before Adam moves on
 FINISH_LR = 0.1  # Adam's learning rate is scaled by this after the first kept finish step
+FINISH_BELOW = 1e-3  # finish steps go on past the tolerance down to this fraction of it
 
 
 @dataclass(frozen=True)
@@ -592,8 +593,9 @@ def _finish(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig, c
     :data:`FINISH_STEPS`; the last check's verdict.
 
     In the linear case the steps converge quadratically to the exact policy within a few; they
-    go on past the tolerance while they gain, since each costs less than an epoch and a fit
-    that stops just inside the tolerance is still a tenth of a percent off. Where the hidden
+    go on past the tolerance while they gain, down to :data:`FINISH_BELOW` of it, since each
+    costs about an epoch and a fit that stops just inside the tolerance can still be a tenth of
+    a percent off the exact policy. Where the hidden
     features allow no exact fit (the nonlinear case), a step fits its subset at the expense of
     other states: the step that raises the validation MSE is undone, and Adam moves the hidden
     layers again.
@@ -613,7 +615,8 @@ def _finish(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig, c
         elapsed = checks.record(after, val_mse, config.val_tolerance)
         checks.history[-1]["finish"] = True
         verdict = _verdict(after, val_mse, elapsed, config, can_redraw)
-        if verdict in ("diverged", "max_seconds") or not after <= 0.5 * before:
+        if (verdict in ("diverged", "max_seconds") or not after <= 0.5 * before
+                or val_mse <= FINISH_BELOW * config.val_tolerance):
             break
     return verdict
 

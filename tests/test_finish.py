@@ -57,6 +57,34 @@ def test_from_two_adam_epochs_three_steps_are_kept_and_lower_the_residual_a_mill
     assert any(not torch.equal(b, p) for b, (_, p) in zip(before, r.policy.output_parameters()))
 
 
+@pytest.mark.parametrize("name, nu", [("decreasing-returns", 1.0), ("two-types", 1.5),
+                                      ("vector-state", 1.5)])
+def test_the_chain_rule_jacobian_is_forward_mode_through_the_whole_residual(name, nu):
+    from torch.func import jacfwd
+
+    from symdp.finish import _forward_ad, _set, _twin, jacobian
+
+    model = get_model(name, N=16, nu=nu)
+    kw = tensor_kw(SMALL)
+    policy = seeded_policy(model, replace(model.architecture(), zero_last=False), SMALL, **kw)
+    grid = _pick_grid(model, SMALL, **kw)
+    q = grid.draws.quadrature
+    named = policy.output_parameters()
+    names, shapes = [n for n, _ in named], [p.shape for _, p in named]
+    theta = torch.cat([p.detach().reshape(-1) for _, p in named])
+    twin = _twin(policy, names)
+    _forward_ad()
+
+    def residual(th, X):
+        _set(twin, names, shapes, th)
+        return model.euler_residual(twin, X, q).reshape(-1)
+
+    X = grid.train[:4]
+    expected = jacfwd(residual)(theta, X)
+    assert_allclose(jacobian(model, twin, names, shapes, theta, X, q), expected,
+                    rtol=1e-10, atol=1e-12 * float(expected.abs().max()))
+
+
 def test_a_step_that_does_not_lower_the_residual_is_not_kept(monkeypatch):
     import symdp.finish as finish
 

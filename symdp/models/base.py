@@ -305,7 +305,8 @@ class Model(ABC):
         return out
 
     def euler_residual(self, policy: nn.Module, X: torch.Tensor, quadrature: Quadrature,
-                       policy_next: nn.Module | None = None) -> torch.Tensor:
+                       policy_next: nn.Module | None = None,
+                       actions: torch.Tensor | None = None) -> torch.Tensor:
         """Euler residuals at the agents ``quadrature.agents`` of each industry, ``(..., M)``.
 
         .. math::
@@ -318,12 +319,15 @@ class Model(ABC):
         :math:`q` instead (the one draw when the own shocks are not integrated). Agent i's
         action tomorrow is the policy's head at its own features and the embedding of
         :math:`X'_k`. ``policy_next``, if given, is used for tomorrow's actions (time
-        iteration: a copy with frozen weights).
+        iteration: a copy with frozen weights). ``actions``, if given, are today's actions of
+        every agent ``(..., N)`` instead of the policy's (:mod:`symdp.finish` differentiates
+        through them separately).
         """
         q = quadrature
         types = self.types(device=X.device)
         nxt = policy_next or policy
-        u_all = policy(self.features(X))  # (..., N): everyone acts today
+        # (..., N): everyone acts today
+        u_all = policy(self.features(X)) if actions is None else actions
         omega = q.nodes  # (K,): standard normal nodes; transition scales the shocks
         X_next = self.transition(X.unsqueeze(-3), u_all.unsqueeze(-2), q.W_hat, omega[:, None],
                                  types)  # (..., K, N, d)
