@@ -13,7 +13,8 @@
 #                                      that moved beyond its tolerance; writes tests/notebooks/
 #                                      only with ACCEPT=1
 #   make tolerances                    execute the chapters under six CPU kernel settings and
-#                                      derive tests/references/*.json from the spread (17 min here)
+#                                      derive tests/references/*.json from the spread (17 min here;
+#                                      ONLY=09_own_model,10_decreasing_returns: those chapters')
 #   make test                          ci book + unit tests + notebook regression against
 #                                      tests/notebooks/ + the browser tests (headless Chromium on
 #                                      _build/html); then the chapters and the unit tests again
@@ -96,7 +97,7 @@ refresh-references: $(STAMP)
 	$(PY) -m symdp.book.references refresh --jobs $(JOBS) $(if $(ACCEPT),--accept)
 
 tolerances: $(STAMP)
-	$(PY) -m symdp.book.references spread --jobs $(JOBS)
+	$(PY) -m symdp.book.references spread --jobs $(JOBS) --only "$$ONLY"
 
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
 # the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -208,3 +209,12 @@ def test_code_cells_leave_out_the_injected_parameters():
     nb.cells[1].metadata["tags"] = ["injected-parameters"]
     assert refs.code_cells(nb) == ["profile = 'paper'"]
     assert refs.code_cells(nb, skip_injected=False) == ["profile = 'paper'", "profile = 'ci'"]
+
+
+def test_the_tolerances_of_some_chapters_name_chapters_of_the_table_of_contents():
+    root = Path(__file__).resolve().parents[1]
+    assert refs._only(root, ["10_decreasing_returns", "01_problem"]) == ["01_problem",
+                                                                        "10_decreasing_returns"]
+    assert refs._only(root, []) == refs._chapters(root)
+    with pytest.raises(SystemExit, match="'99_nothing' is not a chapter of _toc.yml"):
+        refs._only(root, ["99_nothing"])

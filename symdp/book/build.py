@@ -237,7 +237,10 @@ def ensure_kernel() -> str:
     path = spec_dir / "kernel.json"
     if not path.exists() or json.loads(path.read_text()) != spec:
         spec_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(spec, indent=1))
+        # written whole, then renamed: a build in another process may be reading it
+        tmp = path.with_name(f"kernel.json.{os.getpid()}")
+        tmp.write_text(json.dumps(spec, indent=1))
+        os.replace(tmp, path)
     return KERNEL_NAME
 
 

@@ -399,6 +399,17 @@ def _chapters(root: Path) -> list[str]:
     return toc_chapters(root)
 
 
+def _only(root: Path, only: list[str] | None) -> list[str]:
+    """The table of contents' chapters, or those of ``only`` (each must be one of them)."""
+    chapters = _chapters(root)
+    if not only:
+        return chapters
+    unknown = [c for c in only if c not in chapters]
+    if unknown:
+        raise SystemExit(f"error: {unknown[0]!r} is not a chapter of _toc.yml")
+    return [c for c in chapters if c in only]
+
+
 def execute_into(root: Path, out: Path, chapters: list[str], profile: str, jobs: int) -> None:
     from .build import execute_into as _execute
 
@@ -502,7 +513,8 @@ def _entry(reference: str, samples: dict[str, str]) -> dict | None:
             "range": [min(values), max(values)], "samples": samples}
 
 
-def execute_under(root: Path, setting: str, out: Path, jobs: int = 2) -> None:
+def execute_under(root: Path, setting: str, out: Path, jobs: int = 2,
+                  only: list[str] | None = None) -> None:
     """Execute every chapter at ci under one of :data:`KERNEL_SETTINGS`, in a fresh process.
 
     The variables must be set before torch loads, so the build runs in a child process; its
@@ -511,7 +523,8 @@ def execute_under(root: Path, setting: str, out: Path, jobs: int = 2) -> None:
     env = {**os.environ, **KERNEL_SETTINGS[setting], "SYMDP_STORE": str(out / "store")}
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "symdp.book.references", "--root", str(root), "execute",
-                    str(out), "--jobs", str(jobs)], env=env, check=True)
+                    str(out), "--jobs", str(jobs), *(["--only", ",".join(only)] if only else [])],
+                   env=env, check=True)
 
 
 def _torch_version() -> str:
@@ -520,20 +533,22 @@ def _torch_version() -> str:
     return metadata.version("torch")
 
 
-def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 2) -> None:
-    """Execute under each setting, then derive and write every chapter's tolerances.
+def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 2,
+           only: list[str] | None = None) -> None:
+    """Execute under each setting, then derive and write every chapter's tolerances (``only``:
+    these chapters' alone; the other tolerance files are left as they are).
 
     The committed references count as one more sample (``reference-notebooks``): they were
     made on whichever machine last refreshed them.
     """
-    chapters = _chapters(root)
+    chapters = _only(root, only)
     sample_dirs = {"reference-notebooks": reference_dir(root)}
     for setting in settings:
         target = out / setting
         if not (reuse and all((target / f"{c}.ipynb").exists() for c in chapters)):
             print(f"executing the chapters under {setting}: {KERNEL_SETTINGS[setting]}",
                   flush=True)
-            execute_under(root, setting, target, jobs)
+            execute_under(root, setting, target, jobs, only)
         sample_dirs[setting] = target
     for chapter in chapters:
         durations = load_durations(root, chapter)
@@ -583,6 +598,10 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
               f"written {path.relative_to(root)}")
 
 
+def _names(text: str) -> list[str]:
+    return [c for c in text.split(",") if c]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m symdp.book.references", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -593,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
     p_ex = sub.add_parser("execute", help="execute every chapter at ci into a folder")
     p_ex.add_argument("out")
     p_ex.add_argument("--jobs", type=int, default=2)
+    p_ex.add_argument("--only", default="", help="comma-separated chapters (default: all)")
     p_ref = sub.add_parser("refresh", help="re-execute at ci; write only with --accept")
     p_ref.add_argument("--accept", action="store_true")
     p_ref.add_argument("--jobs", type=int, default=2)
@@ -602,6 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     p_sp.add_argument("--settings", default=",".join(KERNEL_SETTINGS))
     p_sp.add_argument("--reuse", action="store_true", help="keep executions already in --out")
     p_sp.add_argument("--jobs", type=int, default=2)
+    p_sp.add_argument("--only", default="", help="comma-separated chapters (default: all)")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     if args.command == "check":
@@ -617,7 +638,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"executing the chapters at ci into {args.out} (torch CPU kernels: "
               f"{torch.backends.cpu.get_cpu_capability()}, MKL_CBWR="
               f"{os.environ.get('MKL_CBWR', 'unset')})", flush=True)
-        execute_into(root, Path(args.out).resolve(), _chapters(root), "ci", args.jobs)
+        execute_into(root, Path(args.out).resolve(), _only(root, _names(args.only)), "ci",
+                     args.jobs)
         return 0
     if args.command == "refresh":
         return refresh(root, args.accept, args.jobs,
@@ -628,7 +650,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown setting {unknown[0]!r} (known: {', '.join(KERNEL_SETTINGS)})",
               file=sys.stderr)
         return 2
-    spread(root, (root / args.out).resolve(), settings, args.reuse, args.jobs)
+    spread(root, (root / args.out).resolve(), settings, args.reuse, args.jobs,
+           _names(args.only))
     return 0
 
 
