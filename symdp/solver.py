@@ -528,6 +528,7 @@ def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
                        else 0)
     status, redraws = "max_epochs", 0
     finish = Finish() if config.finish_from and has_output_layer(policy) else None
+    best = _Best() if finish is not None else None
     finish_gen = torch.Generator().manual_seed(config.seed + 2)  # the finish's subsets
     for epoch in range(config.max_epochs):
         verdict = _epoch(model, policy, step, grid, config, checks, batch_gen,
@@ -538,11 +539,11 @@ def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
                               can_redraw=redraws < redraws_allowed)
             if finish.kept == kept:  # no step helped: the hidden features are the limit
                 finish = None
-            else:  # Adam's moments are stale after the jump; its steps must now be finer
-                step.optimizer.state.clear()
-                if kept == 0:
-                    for group in step.optimizer.param_groups:
-                        group["lr"] *= FINISH_LR
+            elif kept == 0:  # Adam's steps must now be finer than the fit they start from
+                for group in step.optimizer.param_groups:
+                    group["lr"] *= FINISH_LR
+        if best is not None:
+            best.offer(policy, checks.val_mse)
         if config.lr_decay != 1.0:
             for group in step.optimizer.param_groups:
                 group["lr"] *= config.lr_decay
@@ -552,6 +553,7 @@ def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
                 verdict = "converged"
             else:
                 grid, redraws = new, redraws + 1
+                best = _Best() if best is not None else None  # a new grid: validated afresh
                 checks.val_mse = grid.draws.mse(model, policy, grid.val)
                 checks.history[-1].update(redraw=redraws, val_mse_new_grid=checks.val_mse)
                 verdict = "converged" if checks.val_mse <= config.val_tolerance else None
@@ -560,8 +562,33 @@ def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
             break
     if checks.bar is not None:
         checks.bar.close()
+    val_mse = checks.val_mse
+    if best is not None and status != "converged" and best.restore(policy, val_mse):
+        val_mse = best.val_mse
     return Fit(grid, checks.history, status, checks.steps, checks.steps / per_epoch,
-               checks.val_mse, redraws, time.perf_counter() - started)
+               val_mse, redraws, time.perf_counter() - started)
+
+
+@dataclass
+class _Best:
+    """The best-validated weights of a fit that finishes (mutable). Where the hidden features
+    cannot represent the solution, Adam's epochs after a finish can throw a fit far back;
+    a fit that ends without meeting the tolerance returns the best network it validated."""
+
+    val_mse: float = math.inf
+    state: dict | None = None
+
+    def offer(self, policy: nn.Module, val_mse: float) -> None:
+        if math.isfinite(val_mse) and val_mse < self.val_mse:
+            self.val_mse = val_mse
+            self.state = {k: v.detach().clone() for k, v in policy.state_dict().items()}
+
+    def restore(self, policy: nn.Module, val_mse: float) -> bool:
+        """Load the best weights into ``policy`` unless the last validated ones are as good."""
+        if self.state is None or (math.isfinite(val_mse) and val_mse <= self.val_mse):
+            return False
+        policy.load_state_dict(self.state)
+        return True
 
 
 def _epoch(model: Model, policy: nn.Module, step: Callable, grid: Grid,

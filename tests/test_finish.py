@@ -133,3 +133,21 @@ def test_the_decks_networks_have_no_output_layer_to_solve_so_its_fits_never_fini
 def test_finish_from_must_be_a_nonnegative_integer():
     with pytest.raises(ValueError, match="finish_from must be an integer >= 0"):
         SolverConfig(finish_from=-1)
+
+
+def test_a_finishing_fit_that_misses_the_tolerance_returns_its_best_validated_network():
+    from symdp.solver import _Best
+
+    policy = torch.nn.Linear(2, 1)
+    best = _Best()
+    best.offer(policy, float("nan"))  # a skipped validation is no candidate
+    assert best.state is None
+    best.offer(policy, 1e-6)
+    good = {k: v.clone() for k, v in policy.state_dict().items()}
+    with torch.no_grad():
+        policy.weight.add_(1.0)
+    best.offer(policy, 1e-3)  # worse: not kept
+    assert not best.restore(policy, 1e-7)  # the last validated weights are better: kept
+    assert best.restore(policy, float("inf"))  # diverged: the best comes back
+    for k, v in policy.state_dict().items():
+        assert torch.equal(v, good[k])
