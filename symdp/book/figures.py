@@ -30,6 +30,7 @@ __all__ = [
     "time_iteration_cobweb",
     "root_selection",
     "model_fit",
+    "finish_learning_curves",
 ]
 
 _PHI_NAMES = {"identity": "Identity", "moments": "Moments", "relu": "ReLU"}
@@ -924,3 +925,61 @@ def model_fit(evaluation, title: str | None = None):
         fig.suptitle(title)
     return fig
 
+
+
+# --- Chapter 10 (decreasing returns: the output-layer finish) ---------------------------------
+
+
+def finish_learning_curves(histories, tolerance, labels=None):
+    """Learning curves with the output-layer finish's steps marked (:mod:`symdp.finish`).
+
+    Parameters
+    ----------
+    histories : mapping name -> list of dict
+        :attr:`symdp.solver.SolveResult.history` of each fit: rows with ``epoch``, ``seconds``,
+        ``train_loss`` and ``val_mse`` (NaN where the validation pass was skipped); a finish
+        step's row has ``"finish": True`` and its ``train_loss`` is the squared residual of the
+        step's subset of states.
+    tolerance : float
+        The solver's stopping tolerance on the validation MSE (drawn as a line).
+    labels : mapping name -> str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two log-scale panels, against (a) passes over the grid and (b) seconds since the start:
+        each fit's training loss at Adam's checks (line), its validation MSE where measured
+        (open points) and the finish steps' validation MSE (filled diamonds). A finish step
+        takes no pass over the grid, so in (a) its steps stand on one epoch; (b) shows what
+        they cost.
+    """
+    if not histories:
+        raise ValueError("histories must name at least one fit")
+    labels = dict(labels or {})
+    fig, axes = _row_of_panels(2, width=3.6, height=3.4, sharey=True)
+    for ax, x_key, x_label, title in ((axes[0], "epoch", "passes over the grid (epochs)", "(a)"),
+                                      (axes[1], "seconds", "seconds since the start", "(b)")):
+        for k, (name, rows) in enumerate(histories.items()):
+            label = labels.get(name, name)
+            color = f"C{k % 7}"
+            x = np.array(_as_floats(r.get(x_key) for r in rows))
+            train = np.array(_as_floats(r.get("train_loss") for r in rows))
+            val = np.array(_as_floats(r.get("val_mse") for r in rows))
+            fin = np.array([bool(r.get("finish", False)) for r in rows], dtype=bool)
+            # one line through every row: a finish step's drop shows where it happens
+            ax.plot(x, train, color=color, lw=1.1,
+                    label=f"{label}: training loss")
+            seen = np.isfinite(val) & ~fin
+            if seen.any():
+                ax.plot(x[seen], val[seen], "o", color=color, ms=3, mfc="white",
+                        label=f"{label}: validation MSE")
+            if fin.any():
+                ax.plot(x[fin], val[fin], "D", color=color, ms=4.5, mec="k", mew=0.6,
+                        label=f"{label}: finish step (validation MSE)")
+        ax.axhline(tolerance, color="k", lw=0.9, ls=(0, (3, 2)), label="tolerance")
+        ax.set(yscale="log", xlabel=x_label)
+        ax.set_title(title, loc="left")
+    axes[0].set_ylabel("mean squared Euler residual")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=2, fontsize=7.5, frameon=False)
+    return fig
