@@ -30,6 +30,7 @@ __all__ = [
     "time_iteration_cobweb",
     "root_selection",
     "model_fit",
+    "finish_curves",
 ]
 
 _PHI_NAMES = {"identity": "Identity", "moments": "Moments", "relu": "ReLU"}
@@ -924,3 +925,69 @@ def model_fit(evaluation, title: str | None = None):
         fig.suptitle(title)
     return fig
 
+
+
+# --- Chapter 11 (two types) --------------------------------------------------------------------
+
+
+def finish_curves(histories, tolerance, labels=None):
+    """Learning curves against time, the Adam checks and the finish steps told apart.
+
+    The finish (:mod:`symdp.finish`) takes its steps at the end of an epoch, so against epochs
+    they stack on one vertical line; against the seconds of the fit they show what they cost
+    and what each gains next to Adam's epochs.
+
+    Parameters
+    ----------
+    histories : mapping name -> list of dict
+        :attr:`symdp.solver.SolveResult.history` of each fit (rows with ``seconds``,
+        ``train_loss`` and ``val_mse``, NaN where the validation pass was skipped; the finish's
+        rows carry ``finish: True``, their ``train_loss`` the step's subset's mean squared
+        residual after the step).
+    tolerance : float
+        The solver's stopping tolerance on the validation MSE (drawn as a line).
+    labels : mapping name -> str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One log-scale axis against seconds since the fit's start: each fit's running training
+        loss at Adam's checks (line), its validation MSE where measured (open circles), and its
+        validation MSE after each kept finish step (filled diamonds, joined to the last Adam
+        check before them).
+    """
+    import matplotlib.pyplot as plt
+
+    if not histories:
+        raise ValueError("histories must name at least one fit")
+    labels = dict(labels or {})
+    fig, ax = plt.subplots(figsize=(6.2, 3.6), constrained_layout=True)
+    for k, (name, rows) in enumerate(histories.items()):
+        label = labels.get(name, name)
+        color = f"C{k % 7}"
+        adam = [r for r in rows if not r.get("finish")]
+        t = np.array([r["seconds"] for r in adam], dtype=float)
+        train = np.array([r["train_loss"] for r in adam], dtype=float)
+        val = np.array([r["val_mse"] for r in adam], dtype=float)
+        ax.plot(t, train, color=color, lw=1.2, label=f"{label}, Adam (training)")
+        seen = np.isfinite(val)
+        if seen.any():
+            ax.plot(t[seen], val[seen], "o", color=color, ms=3, mfc="white",
+                    label=f"{label}, Adam (validation)")
+        first = True
+        for i, r in enumerate(rows):
+            if not r.get("finish"):
+                continue
+            prev = rows[i - 1] if i else None
+            if prev is not None:
+                y0 = prev["val_mse"] if np.isfinite(prev["val_mse"]) else prev["train_loss"]
+                ax.plot([prev["seconds"], r["seconds"]], [y0, r["val_mse"]], color=color,
+                        lw=0.8, ls=(0, (2, 1.5)))
+            ax.plot([r["seconds"]], [r["val_mse"]], "D", color=color, ms=4,
+                    label=f"{label}, finish step (validation)" if first else None)
+            first = False
+    ax.axhline(tolerance, color="k", lw=0.9, ls=(0, (3, 2)), label="tolerance")
+    ax.set(yscale="log", xlabel="seconds since the start of the fit",
+           ylabel="mean squared Euler residual")
+    ax.legend(loc="upper right", fontsize=7, ncol=1)
+    return fig
