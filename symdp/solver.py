@@ -637,6 +637,7 @@ def _finish(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig, c
             with torch.no_grad():
                 for (_, p), k in zip(policy.output_parameters(), kept):
                     p.copy_(k)
+            finish.kept -= after < before  # undone: the step no longer counts as kept
             break
         best = val_mse
         elapsed = checks.record(after, val_mse, config.val_tolerance)
