@@ -961,7 +961,7 @@ def finish_curves(histories, tolerance, labels=None):
     if not histories:
         raise ValueError("histories must name at least one fit")
     labels = dict(labels or {})
-    fig, ax = plt.subplots(figsize=(6.2, 3.6), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(7.4, 3.6), constrained_layout=True)
     for k, (name, rows) in enumerate(histories.items()):
         label = labels.get(name, name)
         color = f"C{k % 7}"
@@ -989,5 +989,6 @@ def finish_curves(histories, tolerance, labels=None):
     ax.axhline(tolerance, color="k", lw=0.9, ls=(0, (3, 2)), label="tolerance")
     ax.set(yscale="log", xlabel="seconds since the start of the fit",
            ylabel="mean squared Euler residual")
-    ax.legend(loc="upper right", fontsize=7, ncol=1)
+    # beside the axis: the curves fill its upper right (Adam alone stays high for long)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     return fig
