@@ -47,7 +47,8 @@ RERUN: dict[str, dict] = {
                               "adam_max_epochs": 30, "nu": 1.2, "nl_max_epochs": 3},
     "11_two_types": {"N": 64, "seeds": [1], "max_epochs": 12, "adam_epochs": 8, "nl_epochs": 2,
                      "fresh_states": 4},
-    "12_vector_state": {"N": 64, "seeds": [1], "max_epochs": 8, "test_trajectories": 16,
+    "12_vector_state": {"N": 64, "seeds": [1], "max_epochs": 8, "adam_max_epochs": 3,
+                        "test_trajectories": 16,
                         "own_seed": 1, "nl_max_epochs": 3, "fresh_states": 8,
                         "fresh_draws": 64},
 }
