@@ -22,7 +22,6 @@ residual (the damping grows tenfold until one does, and shrinks after it).
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 import warnings
@@ -33,6 +32,7 @@ from torch import nn
 from torch.func import jacfwd
 
 from .models.base import Model, Quadrature
+from .networks import detached_twin
 
 __all__ = ["Finish", "has_output_layer", "finish_step", "jacobian"]
 
@@ -71,17 +71,6 @@ def _forward_ad() -> None:
         from torch._decomp import decompositions_for_jvp  # noqa: F401
 
 
-def _twin(policy: nn.Module, names: list[str]) -> nn.Module:
-    """A copy of ``policy`` sharing its weights, detached; the ``names`` are set per call."""
-    twin = copy.deepcopy(policy)
-    for name, live in policy.named_parameters():
-        *path, leaf = name.split(".")
-        owner = twin.get_submodule(".".join(path))
-        del owner._parameters[leaf]
-        setattr(owner, leaf, live.detach())
-    return twin
-
-
 def _set(twin: nn.Module, names: list[str], shapes: list[torch.Size], theta: torch.Tensor) -> None:
     i = 0
     for name, shape in zip(names, shapes):
@@ -106,7 +95,8 @@ def jacobian(model: Model, twin: nn.Module, names: list[str], shapes: list[torch
     tomorrow's states and with them every input of the network (reverse mode, M directions per
     industry). Forward mode through the whole residual would carry all P directions through
     every layer of tomorrow's network; this carries P through one layer and M through all.
-    ``twin`` (:func:`_twin`) evaluates the network at given output coefficients.
+    ``twin`` (:func:`symdp.networks.detached_twin`) evaluates the network at given output
+    coefficients.
     """
 
     def actions(th: torch.Tensor, Xc: torch.Tensor) -> torch.Tensor:
@@ -147,7 +137,7 @@ def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadratur
     S = min(states.shape[0], max(8, math.ceil(ROWS_PER_COEFFICIENT * P / M)))
     pick = torch.randperm(states.shape[0], generator=generator)[:S].to(states.device)
     X = states[pick]
-    twin = _twin(policy, names)
+    twin = detached_twin(policy)
 
     def residual(theta: torch.Tensor, Xc: torch.Tensor) -> torch.Tensor:
         _set(twin, names, shapes, theta)

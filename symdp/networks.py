@@ -22,10 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import copy
+
 import torch
 from torch import nn
 
 __all__ = [
+    "detached_twin",
     "MLP",
     "IdentityPhi",
     "MomentsPhi",
@@ -416,3 +419,17 @@ def make_policy(arch: ArchitectureConfig | str = "relu", N: int | None = None, *
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable coefficients."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def detached_twin(policy: nn.Module) -> nn.Module:
+    """A copy of ``policy`` whose weights are the live ones, detached: it sees every update of
+    them (the same storage) but passes no gradient to them, only through its inputs. The
+    solver's time-iteration step evaluates tomorrow's actions with it (``gradient="semi"``);
+    :mod:`symdp.finish` sets its output layer per call."""
+    twin = copy.deepcopy(policy)
+    for name, live in policy.named_parameters():
+        *path, leaf = name.split(".")
+        owner = twin.get_submodule(".".join(path))
+        del owner._parameters[leaf]
+        setattr(owner, leaf, live.detach())
+    return twin

@@ -30,7 +30,6 @@ residuals, and :func:`symdp.evaluation.evaluate` rejects those.
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import time
@@ -44,7 +43,7 @@ from .evaluation import Evaluation, FreshDraws, StationarityCheck
 from .finish import Finish, finish_step, has_output_layer
 from .models import Model, Quadrature, as_model
 from .models.base import AgentEvaluation
-from .networks import ArchitectureConfig, LinearPolicy, count_parameters
+from .networks import ArchitectureConfig, LinearPolicy, count_parameters, detached_twin
 from .params import ModelParams
 
 __all__ = ["SolverConfig", "SolveResult", "solve"]
@@ -429,7 +428,7 @@ def training_step(model: Model | ModelParams, policy: nn.Module, draws: Draws,
     model = as_model(model)
     frozen = None
     if config.gradient == "semi" and hasattr(policy, "head"):
-        frozen = _frozen_twin(policy)
+        frozen = detached_twin(policy)
     elif config.gradient == "semi":
         from torch.func import functional_call
 
@@ -734,16 +733,3 @@ def _progress_bar(config: SolverConfig, enabled: bool):
 def lq_path_policy(params: ModelParams) -> LinearPolicy:
     """The stationary LQ policy of the deck's nu = 1 model as a module (draws its grid)."""
     return as_model(params).grid_policy()
-
-
-def _frozen_twin(policy: nn.Module) -> nn.Module:
-    """A copy of ``policy`` whose weights are the live ones, detached: it sees every Adam
-    update (the same storage) but passes no gradient to the weights, only through its inputs
-    (time iteration, ``gradient="semi"``, for networks with ``embed`` and ``head``)."""
-    twin = copy.deepcopy(policy)
-    for name, live in policy.named_parameters():
-        *path, leaf = name.split(".")
-        owner = twin.get_submodule(".".join(path))
-        del owner._parameters[leaf]
-        setattr(owner, leaf, live.detach())
-    return twin

@@ -62,7 +62,8 @@ def test_from_two_adam_epochs_three_steps_are_kept_and_lower_the_residual_a_mill
 def test_the_chain_rule_jacobian_is_forward_mode_through_the_whole_residual(name, nu):
     from torch.func import jacfwd
 
-    from symdp.finish import _forward_ad, _set, _twin, jacobian
+    from symdp.finish import _forward_ad, _set, jacobian
+    from symdp.networks import detached_twin
 
     model = get_model(name, N=16, nu=nu)
     kw = tensor_kw(SMALL)
@@ -72,7 +73,7 @@ def test_the_chain_rule_jacobian_is_forward_mode_through_the_whole_residual(name
     named = policy.output_parameters()
     names, shapes = [n for n, _ in named], [p.shape for _, p in named]
     theta = torch.cat([p.detach().reshape(-1) for _, p in named])
-    twin = _twin(policy, names)
+    twin = detached_twin(policy)
     _forward_ad()
 
     def residual(th, X):
