@@ -45,7 +45,7 @@ RERUN: dict[str, dict] = {
     "09_own_model": {"N": 64, "seed": 1, "test_trajectories": 8},
     "10_decreasing_returns": {"N": 64, "seeds": [1], "test_trajectories": 16,
                               "adam_max_epochs": 30, "nu": 1.2, "nl_max_epochs": 3},
-    "11_two_types": {"N": 64, "seeds": [1], "max_epochs": 12, "adam_epochs": 8, "nl_epochs": 2,
+    "11_two_types": {"N": 64, "seeds": [1], "max_epochs": 10, "adam_epochs": 8, "nl_epochs": 2,
                      "fresh_states": 4},
     "12_vector_state": {"N": 64, "seeds": [1], "max_epochs": 8, "adam_max_epochs": 3,
                         "test_trajectories": 16,

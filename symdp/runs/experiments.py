@@ -94,8 +94,8 @@ PROFILES = ("paper", "ci")
 # under the package's own imports).
 COMPUTING_MODULES = frozenset({
     "__init__.py", "_checks.py", "_sources.py", "params.py", "economics.py", "lq.py", "networks.py",
-    "evaluation.py", "solver.py", "models/__init__.py", "models/base.py", "models/linear.py",
-    "models/investment.py", "models/decreasing_returns.py", "models/two_types.py",
+    "evaluation.py", "solver.py", "finish.py", "models/__init__.py", "models/base.py",
+    "models/linear.py", "models/investment.py", "models/decreasing_returns.py", "models/two_types.py",
     "models/vector_state.py", "studies/__init__.py", "studies/regression.py",
     "runs/__init__.py", "runs/tasks.py", "runs/sweep.py",
 })
