@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/scale.py --N 1000 10000 100000 --seeds 3 --threads 1
 
-For each N prints the median fit time (to the validation tolerance), epochs, seconds per epoch,
-the peak resident memory of the process, the policy error against the LQ solution, and the
+``--finish-from 2`` fits with the output-layer finish (:mod:`symdp.finish`). For each N prints
+the median fit time (to the validation tolerance), epochs, seconds per
+epoch, the peak resident memory of the process, the policy error against the LQ solution, and the
 matmul FLOPs of one epoch next to its time (the fraction of the 1-thread matmul peak it reaches).
 """
 
@@ -17,11 +18,13 @@ import subprocess
 import sys
 
 
-def child(N: int, seed: int, threads: int, test_trajectories: int, device: str) -> None:
+def child(N: int, seed: int, threads: int, test_trajectories: int, device: str,
+          finish_from: int | None) -> None:
     from symdp import ModelParams, SolverConfig, solve
 
     r = solve(ModelParams(N=N), "relu", SolverConfig(seed=seed, threads=threads, device=device,
-                                                    test_trajectories=test_trajectories))
+                                                    test_trajectories=test_trajectories,
+                                                    finish_from=finish_from))
     out = r.scalars()
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     out["seconds_per_epoch"] = r.fit_seconds / max(r.epochs, 1e-9)
@@ -36,11 +39,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--test-trajectories", type=int, default=32)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--finish-from", type=int, default=None,
+                    help="SolverConfig.finish_from (default: the deck model's, Adam alone; 2: the "
+                         "output-layer finish from the second epoch, symdp.finish)")
     ap.add_argument("--child", nargs=2, type=int, metavar=("N", "SEED"), help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args()
     if args.child:
-        child(*args.child, args.threads, args.test_trajectories, args.device)
+        child(*args.child, args.threads, args.test_trajectories, args.device, args.finish_from)
         return
 
     import torch
@@ -55,7 +61,8 @@ def main() -> None:
         for seed in range(args.seeds):
             cmd = [sys.executable, __file__, "--child", str(N), str(seed), "--threads",
                    str(args.threads), "--test-trajectories", str(args.test_trajectories),
-                   "--device", args.device]
+                   "--device", args.device,
+                   *([] if args.finish_from is None else ["--finish-from", str(args.finish_from)])]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         train_flops, val_flops = flops_per_step(N, "relu", 16, 512)

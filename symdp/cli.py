@@ -130,8 +130,9 @@ def _build_parser(model: type = MODELS[_DEFAULT_MODEL]) -> _Parser:
     solve.add_argument("--agents", type=_positive_int, default=None,
                        help="agent models: agents per industry whose residuals are taken")
     solve.add_argument("--finish-from", type=_nonnegative_int, default=None,
-                       help="agent models: from this epoch on, a Levenberg-Marquardt step on the "
-                            "output layer after each epoch (0: Adam alone)")
+                       help="from this epoch on, Levenberg-Marquardt steps on the output layer "
+                            "after each epoch (0: Adam alone; default: the model's, 0 for the "
+                            "deck's model, 2 for the agent models)")
     solve.add_argument("--json", action="store_true", help="print one JSON object, no progress")
 
     sweep = sub.add_parser("sweep", help="run a named experiment on Dask (resumable)")

@@ -122,6 +122,7 @@ def euler_residual(
     nodes: torch.Tensor,
     weights: torch.Tensor,
     policy_next: Policy | None = None,
+    actions: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Euler residual computed the paper's way, shape ``X.shape[:-1]``.
 
@@ -135,8 +136,10 @@ def euler_residual(
     Gauss-Hermite nodes :math:`(z_k, w_k)` for the aggregate shock. Differentiable in the policy's
     parameters, through u(X) inside X' as well. ``policy_next``, if given, is used for
     :math:`u(X'_k)` instead of ``policy`` (e.g. a copy with frozen weights: time iteration).
+    ``actions``, if given, is today's u(X) instead of the policy's (:mod:`symdp.finish`
+    differentiates through it separately).
     """
-    u = policy(X)
+    u = policy(X) if actions is None else actions
     common = u.unsqueeze(-1) + params.eta * nodes  # (..., K)
     base = (1.0 - params.delta) * X + params.sigma * W_hat  # (..., N)
     X_next = base.unsqueeze(-2) + common.unsqueeze(-1)  # (..., K, N)

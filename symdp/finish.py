@@ -4,12 +4,19 @@ Adam's time-iteration steps (:func:`symdp.solver.training_step`) bring a fit int
 solution's basin within a few epochs, then creep: the squared residual's valley is long and
 narrow in the directions that move a slope the equilibrium paths barely identify (an agent's own
 state against the industry's mean, a group's mean that hardly moves). The network's output is
-linear in its output layer (rho's last layer and the linear map beside it,
-:meth:`symdp.networks.AgentDeepSet.output_parameters`): with the hidden layers held, the Euler
-residual is a smooth function of those few coefficients (tens to a hundred and fifty), and
-Gauss-Newton on them converges quadratically to the best fit the hidden features allow. In the
-linear case that is the exact policy, which lies in their span (the linear map sees the features
-and the embedding).
+linear in its output layer (``output_parameters()``: rho's last layer and, in
+:class:`symdp.networks.AgentDeepSet`, the linear map beside it; the deck's
+:class:`~symdp.networks.DeepSetPolicy` and :class:`~symdp.networks.MLPPolicy` name their last
+layer): with the hidden layers held, the Euler residual is a smooth function of those few
+coefficients (tens to a few hundred), and Gauss-Newton on them converges quadratically to the
+best fit the hidden features allow. In the linear case that is the exact policy, which lies in
+their span (the linear map sees the features and the embedding; rho's last hidden features in
+the deck's networks are piecewise linear in the mean, some of them linear over a grid's narrow
+range of means, so the affine LQ policy is in their span there: ``tests/test_finish.py``).
+
+Which fits finish is :attr:`symdp.solver.SolverConfig.finish_from`, by default the model's
+(:attr:`symdp.models.Model.finish_from`): the agent models finish, the deck's model fits with
+Adam alone unless asked. ``benchmarks/side_by_side.py`` measures the deck's networks both ways.
 
 The Jacobian is the full one: the output layer moves today's actions, hence tomorrow's states,
 as well as tomorrow's actions. Newton's method converges to the solution nearest its start, and it
@@ -107,14 +114,17 @@ def jacobian(model: Model, twin: nn.Module, names: list[str], shapes: list[torch
         _set(twin, names, shapes, th)
         return model.euler_residual(twin, Xc, quadrature, actions=u)
 
+    S, P = X.shape[0], theta.numel()
     with torch.no_grad():
-        u = actions(theta, X)  # (S, N)
-    direct = jacfwd(residual, argnums=0)(theta, u, X)  # (S, M, P), today's actions held
-    du = jacfwd(actions, argnums=0)(theta, X)  # (S, N, P)
+        u = actions(theta, X)  # (S, N); the deck's model: (S,), one action per industry
+    # (S, M, P), today's actions held; the deck's model: M = 1
+    direct = jacfwd(residual, argnums=0)(theta, u, X).reshape(S, -1, P)
+    du = jacfwd(actions, argnums=0)(theta, X).reshape(S, -1, P)  # (S, N, P)
     _set(twin, names, shapes, theta)
     through_u = torch.vmap(torch.func.jacrev(
-        lambda ui, Xi: model.euler_residual(twin, Xi, quadrature, actions=ui)))(u, X)  # (S, M, N)
-    return (direct + torch.einsum("smn,snp->smp", through_u, du)).reshape(-1, theta.numel())
+        lambda ui, Xi: model.euler_residual(twin, Xi, quadrature, actions=ui)))(u, X)
+    through_u = through_u.reshape(S, direct.shape[1], du.shape[1])  # (S, M, N)
+    return (direct + torch.einsum("smn,snp->smp", through_u, du)).reshape(-1, P)
 
 
 def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadrature: Quadrature,
@@ -133,7 +143,8 @@ def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadratur
     names = [n for n, _ in named]
     shapes = [p.shape for _, p in named]
     theta0 = torch.cat([p.detach().reshape(-1) for _, p in named])
-    P, M = theta0.numel(), len(quadrature.agents)
+    # residuals per state: one per agent taken, or the deck's one per industry (no agents)
+    P, M = theta0.numel(), max(1, len(quadrature.agents))
     S = min(states.shape[0], max(8, math.ceil(ROWS_PER_COEFFICIENT * P / M)))
     pick = torch.randperm(states.shape[0], generator=generator)[:S].to(states.device)
     X = states[pick]

@@ -152,6 +152,14 @@ class ReLUPhi(nn.Module):
         return pos * h[0] + neg * h[1] + b
 
 
+def _named_parameters(module: nn.Module,
+                      layers: list[nn.Linear | None]) -> list[tuple[str, nn.Parameter]]:
+    """The weights and biases of ``layers`` (None: absent), with their names in ``module``."""
+    named = {id(p): n for n, p in module.named_parameters()}
+    return [(named[id(p)], p) for layer in layers if layer is not None
+            for p in (layer.weight, layer.bias) if p is not None]
+
+
 def _make_phi(kind: str, L: int | None, moments: int, width: int, depth: int, hidden_bias: bool):
     if kind == "identity":
         return IdentityPhi()
@@ -189,6 +197,11 @@ class DeepSetPolicy(nn.Module):
             if self.rho.last.bias is not None:
                 nn.init.zeros_(self.rho.last.bias)
 
+    def output_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """The parameters the output is linear in, by name: rho's output layer
+        (:mod:`symdp.finish` solves for them)."""
+        return _named_parameters(self, [self.rho.last])
+
     def embed(self, X: torch.Tensor) -> torch.Tensor:
         """The permutation-invariant summary :math:`\\frac1N\\sum_i\\phi(X_i)`, shape (..., L)."""
         return self.phi.mean(X)
@@ -220,6 +233,11 @@ class MLPPolicy(nn.Module):
         if zero_last:
             nn.init.zeros_(self.net.last.weight)
             nn.init.zeros_(self.net.last.bias)
+
+    def output_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """The parameters the output is linear in, by name: the output layer
+        (:mod:`symdp.finish` solves for them)."""
+        return _named_parameters(self, [self.net.last])
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if X.shape[-1] != self.N:
@@ -326,12 +344,7 @@ class AgentDeepSet(nn.Module):
     def output_parameters(self) -> list[tuple[str, nn.Parameter]]:
         """The parameters the output is linear in, by name: rho's output layer and the linear
         map beside it (:mod:`symdp.finish` solves for them)."""
-        last = self.rho.last
-        named = {id(p): n for n, p in self.named_parameters()}
-        out = [last.weight] + ([last.bias] if last.bias is not None else [])
-        if self.rho_skip is not None:
-            out.append(self.rho_skip.weight)
-        return [(named[id(p)], p) for p in out]
+        return _named_parameters(self, [self.rho.last, self.rho_skip])
 
     def phi(self, F: torch.Tensor) -> torch.Tensor:
         """Each agent's embedding, ``(..., f) -> (..., L)``."""

@@ -79,9 +79,10 @@ class SolverConfig:
     max_seconds: float = math.inf  # wall-clock cap on fitting
     gradient: str = "semi"  # "semi": u(X') held fixed in each step (time iteration); "full"
     grid_redraws: int = 1  # nu != 1: redraw the grid under the fitted policy this often at tol
-    # agent models whose network has an output layer to solve (symdp.finish): from this epoch
-    # on, each epoch ends with one Levenberg-Marquardt step on it; 0: Adam alone
-    finish_from: int = 2
+    # a network with an output layer to solve (symdp.finish): from this epoch on, each epoch
+    # ends with Levenberg-Marquardt steps on it; 0: Adam alone; None: the model's default
+    # (Model.finish_from: the agent models 2, the deck's model 0)
+    finish_from: int | None = None
     own_nodes: int = 3  # agent models: Gauss-Hermite nodes per own shock (0: the one draw)
     agents: int = 8  # agent models: agents per industry whose residuals are taken
     stationarity: StationarityCheck = field(default_factory=StationarityCheck)
@@ -110,8 +111,10 @@ class SolverConfig:
             raise ValueError(f"device must be 'cpu' or 'cuda[:k]', got {self.device!r}")
         if self.gradient not in ("semi", "full"):
             raise ValueError(f"gradient must be 'semi' or 'full', got {self.gradient!r}")
-        if not isinstance(self.finish_from, int) or self.finish_from < 0:
-            raise ValueError(f"finish_from must be an integer >= 0, got {self.finish_from!r}")
+        if self.finish_from is not None and not (isinstance(self.finish_from, int)
+                                                 and self.finish_from >= 0):
+            raise ValueError(f"finish_from must be None or an integer >= 0, "
+                             f"got {self.finish_from!r}")
         if not isinstance(self.own_nodes, int) or self.own_nodes < 0:
             raise ValueError(f"own_nodes must be an integer >= 0, got {self.own_nodes!r}")
         if not isinstance(self.agents, int) or self.agents < 1:
@@ -526,13 +529,14 @@ def _fit(model: Model, policy: nn.Module, grid: Grid, config: SolverConfig,
     redraws_allowed = (config.grid_redraws if not model.is_linear and config.train_points is None
                        else 0)
     status, redraws = "max_epochs", 0
-    finish = Finish() if config.finish_from and has_output_layer(policy) else None
+    finish_from = model.finish_from if config.finish_from is None else config.finish_from
+    finish = Finish() if finish_from and has_output_layer(policy) else None
     best = _Best() if finish is not None else None
     finish_gen = torch.Generator().manual_seed(config.seed + 2)  # the finish's subsets
     for epoch in range(config.max_epochs):
         verdict = _epoch(model, policy, step, grid, config, checks, batch_gen,
                          can_redraw=redraws < redraws_allowed)
-        if verdict is None and finish is not None and epoch + 1 >= config.finish_from:
+        if verdict is None and finish is not None and epoch + 1 >= finish_from:
             kept = finish.kept
             verdict = _finish(model, policy, grid, config, checks, finish, finish_gen,
                               can_redraw=redraws < redraws_allowed)

@@ -1,6 +1,6 @@
 """The output-layer finish (symdp.finish): what it solves for, that a step is kept only when it
 lowers the residual, that it reaches the exact policy of a linear case, and that the deck's
-fits never take it."""
+fits take it only when asked."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def test_from_two_adam_epochs_three_steps_are_kept_and_lower_the_residual_a_mill
 
 
 @pytest.mark.parametrize("name, nu", [("decreasing-returns", 1.0), ("two-types", 1.5),
-                                      ("vector-state", 1.5)])
+                                      ("vector-state", 1.5), ("investment", 1.0),
+                                      ("investment", 1.5)])
 def test_the_chain_rule_jacobian_is_forward_mode_through_the_whole_residual(name, nu):
     from torch.func import jacfwd
 
@@ -125,14 +126,34 @@ def test_adam_alone_takes_no_finish_step():
     assert not any(row.get("finish") for row in r.history)
 
 
-def test_the_decks_networks_have_no_output_layer_to_solve_so_its_fits_never_finish():
-    assert not has_output_layer(make_policy("relu"))
+def test_the_decks_model_fits_with_adam_alone_by_default_and_the_agent_models_finish():
+    assert has_output_layer(make_policy("relu"))
+    assert SolverConfig().finish_from is None  # the model's own default
     r = solve(ModelParams(N=8), "identity", replace(SMALL, dtype="float32", max_epochs=3))
     assert not any(row.get("finish") for row in r.history)
+    model = get_model("decreasing-returns", N=16)
+    r = solve(model, model.architecture(), replace(SMALL, max_epochs=3, val_tolerance=1e-14))
+    assert any(row.get("finish") for row in r.history)
+
+
+def test_the_decks_networks_name_their_output_layer():
+    assert [n for n, _ in make_policy("relu").output_parameters()] == ["rho.8.weight",
+                                                                        "rho.8.bias"]
+    assert [n for n, _ in make_policy("none", N=4).output_parameters()] == ["net.8.weight",
+                                                                             "net.8.bias"]
+
+
+@pytest.mark.parametrize("phi", ["identity", "relu", "none"])
+def test_the_decks_networks_finish_when_asked_and_reach_the_lq_policy(phi):
+    # the stationary LQ policy H0 + H1 mean(X) is in the span of rho's last hidden features
+    config = replace(SMALL, max_epochs=4, val_tolerance=1e-12, finish_from=1, quadrature_nodes=2)
+    r = solve(ModelParams(N=16), phi, config)
+    assert any(row.get("finish") for row in r.history)
+    assert r.stationary and r.policy_rel_error < 1e-5
 
 
 def test_finish_from_must_be_a_nonnegative_integer():
-    with pytest.raises(ValueError, match="finish_from must be an integer >= 0"):
+    with pytest.raises(ValueError, match="finish_from must be None or an integer >= 0"):
         SolverConfig(finish_from=-1)
 
 

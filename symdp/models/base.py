@@ -96,6 +96,10 @@ class Model(ABC):
     aggregate_spread: ClassVar[float] = 0.0
     #: The parameters the exact solutions of the linear case depend on (``symdp lq``'s flags).
     linear_parameters: ClassVar[tuple[str, ...]] = ()
+    #: The solver's default ``finish_from`` for this model (:class:`symdp.solver.SolverConfig`):
+    #: from this epoch on, each epoch ends with the output-layer finish (:mod:`symdp.finish`);
+    #: 0, Adam alone.
+    finish_from: ClassVar[int] = 2
 
     def __init__(self, params: Any = None) -> None:
         self.params = self.Params() if params is None else params

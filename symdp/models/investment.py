@@ -33,6 +33,10 @@ class Investment(Model):
     name = "investment"
     Params = ModelParams
     linear_parameters = ("beta", "gamma", "delta")
+    # Chapters 1-8 fit the deck's way, Adam's time-iteration steps alone; the finish applies to
+    # the deck's networks too (their rho ends in a linear layer), with finish_from set
+    # (benchmarks/side_by_side.py measures both).
+    finish_from = 0
 
     # The economics in the interface's terms (a firm's action is the industry's common u).
 
@@ -105,10 +109,10 @@ class Investment(Model):
     def simulate(self, policy, X0, n_trajectories, T, generator):
         return simulate_paths(self.params, policy, X0, n_trajectories, T, generator)
 
-    def euler_residual(self, policy, X, quadrature, policy_next=None):
+    def euler_residual(self, policy, X, quadrature, policy_next=None, actions=None):
         q = quadrature
         return euler_residual(self.params, policy, X, q.W_hat, q.nodes, q.weights,
-                              policy_next=policy_next)
+                              policy_next=policy_next, actions=actions)
 
     def residual_mse(self, policy, states, quadrature, chunk=1 << 22):
         q = quadrature
