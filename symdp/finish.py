@@ -41,7 +41,7 @@ from torch.func import jacfwd
 from .models.base import Model, Quadrature
 from .networks import detached_twin
 
-__all__ = ["Finish", "has_output_layer", "finish_step", "jacobian"]
+__all__ = ["Finish", "has_output_layer", "finish_step", "jacobian", "jacobian_by_features"]
 
 #: Residuals per output-layer coefficient in a step's subset of states.
 ROWS_PER_COEFFICIENT = 8
@@ -50,6 +50,11 @@ ROWS_PER_COEFFICIENT = 8
 _TRIES = 15
 #: Jacobian entries' intermediate numbers per chunk of states (bounds the memory of a step).
 _CHUNK = 1 << 24
+#: Firm evaluations per chunk of states in :func:`jacobian_by_features` (states x N x (nodes +
+#: 1)): its backward pass is fastest on tensors that stay in cache. Measured: one state a chunk
+#: at N = 100,000 took half the time of 20; at N = 128, 16 states a chunk balance phi evaluated
+#: at every firm (fastest at 8) and the mean-only phi (fastest at 128 or more).
+_FEATURE_CHUNK = 1 << 14
 
 
 @dataclass
@@ -127,15 +132,59 @@ def jacobian(model: Model, twin: nn.Module, names: list[str], shapes: list[torch
     return (direct + torch.einsum("smn,snp->smp", through_u, du)).reshape(-1, P)
 
 
+def jacobian_by_features(model: Model, twin: nn.Module, X: torch.Tensor,
+                         quadrature: Quadrature) -> torch.Tensor:
+    """:func:`jacobian` for a network with one action per industry that says what its output
+    layer weighs (``output_features``: the deck's networks), ``(S, P)``, by one backward pass:
+
+    .. math::
+
+        \\frac{d\\varepsilon}{d\\theta} = \\frac{\\partial\\varepsilon}{\\partial u}\\,D(X)
+            + \\sum_k \\frac{\\partial\\varepsilon}{\\partial u'_k}\\,D(X'_k),
+
+    with :math:`D = (h, 1)` the action's derivative in the output layer's weight and bias (h the
+    features it weighs), :math:`u'_k` tomorrow's action at the aggregate node k, and
+    :math:`\\partial\\varepsilon/\\partial u` the derivative in today's action through tomorrow's
+    states as well. Each industry's residual depends on its own actions only, so the backward
+    pass of the residuals' sum gives every industry's derivatives. Forward mode carries its P
+    directions through every operation on the N firms of every next state, which cost several
+    times more (``tests/test_finish.py`` checks the two agree; ``benchmarks/scale.py
+    --finish-from 2`` times a fit).
+    """
+    recorded = []
+
+    def tomorrow(X_next: torch.Tensor) -> torch.Tensor:
+        u_next = twin(X_next)
+        recorded.append((X_next, u_next))
+        return u_next
+
+    with torch.enable_grad():
+        u = twin(X).detach().requires_grad_()
+        r = model.euler_residual(twin, X, quadrature, policy_next=tomorrow, actions=u)
+        (X_next, u_next), = recorded
+        du, du_next = torch.autograd.grad(r.sum(), [u, u_next])
+    with torch.no_grad():
+        D = _design(twin, X)  # (S, P)
+        nodes = du_next.unsqueeze(-1) * _design(twin, X_next)  # (S, K, P)
+        return du.unsqueeze(-1) * D + nodes.reshape(*D.shape[:1], -1, D.shape[-1]).sum(1)
+
+
+def _design(twin: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """The action's derivative in the output layer's weight and bias: its features and a one."""
+    h = twin.output_features(X)
+    return torch.cat([h, torch.ones_like(h[..., :1])], -1)
+
+
 def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadrature: Quadrature,
                 state: Finish, generator: torch.Generator) -> tuple[float, float]:
     """One Levenberg-Marquardt step on ``policy``'s output layer, in place.
 
-    The subset: ``ceil(4 P / M)`` of ``states`` (at random from ``generator``; P output
+    The subset: ``ceil(ROWS_PER_COEFFICIENT P / M)`` of ``states`` (at random from ``generator``; P output
     coefficients, M residual agents per state). The step solves
     :math:`(J^\\top J + \\lambda\\,\\overline{\\mathrm{diag}}\\,I)\\,\\Delta = -J^\\top r` in
     float64, where r are the subset's Euler residuals (:meth:`symdp.models.Model.euler_residual`,
-    no weight held) and J their Jacobian in the output coefficients (:func:`jacobian`). Returns the
+    no weight held) and J their Jacobian in the output coefficients (:func:`jacobian`, or
+    :func:`jacobian_by_features` for the deck's networks). Returns the
     subset's mean squared residual before and after the step (the same twice when no step was
     kept).
     """
@@ -155,11 +204,16 @@ def finish_step(model: Model, policy: nn.Module, states: torch.Tensor, quadratur
         return model.euler_residual(twin, Xc, quadrature).reshape(-1)
 
     rows = max(1, model.chunk_rows(_CHUNK // P, quadrature))
-    _forward_ad()
     with torch.no_grad():
         r = torch.cat([residual(theta0, Xc) for Xc in X.split(rows)]).double()
-    J = torch.cat([jacobian(model, twin, names, shapes, theta0, Xc, quadrature)
-                   for Xc in X.split(rows)]).double()
+    if callable(getattr(policy, "output_features", None)):
+        _set(twin, names, shapes, theta0)
+        J = torch.cat([jacobian_by_features(model, twin, Xc, quadrature) for Xc in
+                       X.split(max(1, model.chunk_rows(_FEATURE_CHUNK, quadrature)))]).double()
+    else:
+        _forward_ad()
+        J = torch.cat([jacobian(model, twin, names, shapes, theta0, Xc, quadrature)
+                       for Xc in X.split(rows)]).double()
     A, g = J.T @ J, J.T @ r
     before = float(r.pow(2).mean())
     scale = float(A.diagonal().mean())

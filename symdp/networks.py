@@ -77,6 +77,12 @@ class MLP(nn.Sequential):
     def last(self) -> nn.Linear:
         return self[-1]
 
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """What the output layer weighs: every layer but the last, ``(..., width)``."""
+        for i in range(len(self) - 1):
+            x = self[i](x)
+        return x
+
 
 class IdentityPhi(nn.Module):
     """:math:`\\phi(x) = x`, L = 1: the policy sees only the cross-sectional mean."""
@@ -202,6 +208,15 @@ class DeepSetPolicy(nn.Module):
         (:mod:`symdp.finish` solves for them)."""
         return _named_parameters(self, [self.rho.last])
 
+    def output_features(self, X: torch.Tensor) -> torch.Tensor:
+        """What rho's output layer weighs at ``X``, ``(..., width)``: the output is
+        ``rho.last`` of it, so its derivative in :meth:`output_parameters` is these features and
+        a one (:mod:`symdp.finish`)."""
+        z = self.embed(X)
+        if self.own_state:
+            z = torch.cat([X[..., :1], z], -1)
+        return self.rho.hidden(z)
+
     def embed(self, X: torch.Tensor) -> torch.Tensor:
         """The permutation-invariant summary :math:`\\frac1N\\sum_i\\phi(X_i)`, shape (..., L)."""
         return self.phi.mean(X)
@@ -238,6 +253,11 @@ class MLPPolicy(nn.Module):
         """The parameters the output is linear in, by name: the output layer
         (:mod:`symdp.finish` solves for them)."""
         return _named_parameters(self, [self.net.last])
+
+    def output_features(self, X: torch.Tensor) -> torch.Tensor:
+        """What the output layer weighs at ``X``, ``(..., width)`` (as
+        :meth:`DeepSetPolicy.output_features`)."""
+        return self.net.hidden(X)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if X.shape[-1] != self.N:

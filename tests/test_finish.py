@@ -57,6 +57,19 @@ def test_from_two_adam_epochs_three_steps_are_kept_and_lower_the_residual_a_mill
     assert any(not torch.equal(b, p) for b, (_, p) in zip(before, r.policy.output_parameters()))
 
 
+def _output_layer(model, arch):
+    """A seeded network of ``arch``, its first grid, its output layer's names, shapes and
+    coefficients, and its detached twin (:mod:`symdp.finish`)."""
+    from symdp.networks import detached_twin
+
+    kw = tensor_kw(SMALL)
+    policy = seeded_policy(model, arch, SMALL, **kw)
+    named = policy.output_parameters()
+    theta = torch.cat([p.detach().reshape(-1) for _, p in named])
+    return (policy, _pick_grid(model, SMALL, **kw), [n for n, _ in named],
+            [p.shape for _, p in named], theta, detached_twin(policy))
+
+
 @pytest.mark.parametrize("name, nu", [("decreasing-returns", 1.0), ("two-types", 1.5),
                                       ("vector-state", 1.5), ("investment", 1.0),
                                       ("investment", 1.5)])
@@ -64,17 +77,11 @@ def test_the_chain_rule_jacobian_is_forward_mode_through_the_whole_residual(name
     from torch.func import jacfwd
 
     from symdp.finish import _forward_ad, _set, jacobian
-    from symdp.networks import detached_twin
 
     model = get_model(name, N=16, nu=nu)
-    kw = tensor_kw(SMALL)
-    policy = seeded_policy(model, replace(model.architecture(), zero_last=False), SMALL, **kw)
-    grid = _pick_grid(model, SMALL, **kw)
+    policy, grid, names, shapes, theta, twin = _output_layer(
+        model, replace(model.architecture(), zero_last=False))
     q = grid.draws.quadrature
-    named = policy.output_parameters()
-    names, shapes = [n for n, _ in named], [p.shape for _, p in named]
-    theta = torch.cat([p.detach().reshape(-1) for _, p in named])
-    twin = detached_twin(policy)
     _forward_ad()
 
     def residual(th, X):
@@ -84,6 +91,30 @@ def test_the_chain_rule_jacobian_is_forward_mode_through_the_whole_residual(name
     X = grid.train[:4]
     expected = jacfwd(residual)(theta, X)
     assert_allclose(jacobian(model, twin, names, shapes, theta, X, q), expected,
+                    rtol=1e-10, atol=1e-12 * float(expected.abs().max()))
+
+
+@pytest.mark.parametrize("nu", [1.0, 1.5])
+@pytest.mark.parametrize("arch", [dict(phi="relu"), dict(phi="relu", phi_hidden_bias=True),
+                                  dict(phi="moments"), dict(phi="identity"), dict(phi="none"),
+                                  dict(phi="relu", own_state=True)])
+def test_the_decks_jacobian_by_features_is_the_chain_rule_jacobian(nu, arch):
+    from symdp.finish import _forward_ad, _set, jacobian, jacobian_by_features
+    from symdp.networks import ArchitectureConfig
+
+    model = get_model("investment", N=16, nu=nu)
+    policy, grid, names, shapes, theta, twin = _output_layer(
+        model, ArchitectureConfig(**arch, rho_width=16, phi_width=16, zero_last=False))
+    q = grid.draws.quadrature
+    _set(twin, names, shapes, theta)
+    X = grid.train[:6]
+    last = policy.net.last if arch["phi"] == "none" else policy.rho.last
+    with torch.no_grad():  # the output is its last layer of the features
+        assert_allclose(last(policy.output_features(X)).squeeze(-1), policy(X), rtol=1e-14,
+                        atol=1e-15)
+    _forward_ad()
+    expected = jacobian(model, twin, names, shapes, theta, X, q)
+    assert_allclose(jacobian_by_features(model, twin, X, q), expected,
                     rtol=1e-10, atol=1e-12 * float(expected.abs().max()))
 
 
