@@ -33,9 +33,10 @@ class Investment(Model):
     name = "investment"
     Params = ModelParams
     linear_parameters = ("beta", "gamma", "delta")
-    # Chapters 1-8 fit the deck's way, Adam's time-iteration steps alone; the finish applies to
-    # the deck's networks too (their rho ends in a linear layer), with finish_from set
-    # (benchmarks/side_by_side.py measures both).
+    # Chapters 1-8 fit the deck's way, Adam's time-iteration steps alone. The finish applies to
+    # the deck's networks too (their rho ends in a linear layer) with finish_from set, but at
+    # nu = 1.5 the Adam steps after it diverged on some seeds (benchmarks/side_by_side.py
+    # measures both ways; the README has the figures).
     finish_from = 0
 
     # The economics in the interface's terms (a firm's action is the industry's common u).
