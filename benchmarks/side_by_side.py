@@ -15,8 +15,9 @@ The authors' code (HighDimensionalEconLab/symmetry_dynamic_programming, MIT) is 
 repository: build it in a scratch folder outside it and never commit it. ``--authors`` is the
 command that runs it once, to which this script appends ``--N N --nu NU --seed S``; it must
 print, as its last line, a JSON object with at least ``fit_seconds`` (the wall time of its
-``trainer.fit``) and ``epochs``. Issue 13's text lists what its ``investment_euler.py`` needed
-to run with torch 2.13 and Lightning 2.6 (a CSV logger instead of wandb, the yaml keys it reads
+``trainer.fit``), ``epochs`` and ``converged_tolerance`` (true when its early stopping met its
+validation tolerance; a run is counted only then). Issue 13's text lists what its
+``investment_euler.py`` needed to run with torch 2.13 and Lightning 2.6 (a CSV logger instead of wandb, the yaml keys it reads
 but lacks, torch threads set after all imports, the progress bar off).
 
 Ours counts :attr:`symdp.SolveResult.fit_seconds`: from before the network is built to the end
@@ -103,7 +104,7 @@ def main() -> None:
                 runs[name].append(ours_run(name, args.N, nu, seed, args.test_trajectories))
             print(f"nu={nu} seed={seed}: " + ", ".join(
                 f"{k} {v[-1]['fit_seconds']:.2f} s" for k, v in runs.items()), flush=True)
-        authors = summary(runs["authors"], lambda r: r.get("converged", True))
+        authors = summary(runs["authors"], lambda r: r["converged_tolerance"] is True)
         rows[nu] = {"authors": authors, "runs": runs}
         for name in args.ours:
             ours = summary(runs[name], lambda r: r["success"])
