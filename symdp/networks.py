@@ -181,8 +181,10 @@ class DeepSetPolicy(nn.Module):
 
     With ``own_state`` the firm whose decision is returned is firm 0 (w.l.o.g., as in the deck),
     ``x = X[..., 0]``, and :meth:`investment` gives every firm its own ``u(X_i, X)``.
-    ``zero_last`` starts rho's output layer at zero, so training starts from u = 0: this is what
-    makes the solver select the stationary root (see the solver's docs).
+    ``zero_last`` starts rho's output layer at zero, so training starts from a constant u
+    (u = 0, which the solver then moves to the level of the Euler equation,
+    :func:`symdp.solver.start_level`): this is what makes the solver select the stationary root
+    (see the solver's docs).
     """
 
     def __init__(
@@ -317,7 +319,7 @@ class AgentDeepSet(nn.Module):
     no biases unless asked (``phi_hidden_bias``, ``rho_hidden_bias``): rho is then positively
     homogeneous in its inputs plus its output bias, and a bias-free phi(ReLU) of one feature is
     :math:`x^+ h(1) + x^- h(-1) + b`, which :meth:`phi` evaluates in O(1) per agent, as
-    :class:`ReLUPhi` does. ``zero_last`` starts rho's output at zero (u = 0), as
+    :class:`ReLUPhi` does. ``zero_last`` starts rho's output at zero (a constant u), as
     :class:`DeepSetPolicy` does.
 
     ``rho_linear`` adds a linear map of rho's inputs to its output (zero at the start with

@@ -10,7 +10,12 @@ The method of the deck, step by step:
    redrawn under the fitted policy and the fit goes on until it meets the tolerance on the new
    grid too (``grid_redraws`` times; the paper's code redraws every few epochs instead). Chapter 7
    measures the effect of the redraw.
-2. **Choose** the family: a deep set (:mod:`symdp.networks`).
+2. **Choose** the family: a deep set (:mod:`symdp.networks`). Its output layer starts at zero,
+   so the network starts constant; **start** it at the constant whose Euler residuals average
+   zero over the training grid (``level_start``). Started at u = 0 instead, the first Adam
+   steps all push the level up, their momentum carries it past the solution, and a network
+   whose level and slope move together (rho without biases on raw moments, chapter 7) leaves
+   with a positive response to aggregate capital, towards the explosive root.
 3. **Fit** with Adam on minibatches. By default (``gradient="semi"``) each step holds u(X') fixed
    and moves u(X) towards the right-hand side of the Euler equation: a damped step of time
    iteration, not a descent on the squared residual (``gradient="full"`` is that descent). The
@@ -21,7 +26,8 @@ The method of the deck, step by step:
    policy errors (nu = 1) and stationarity (:mod:`symdp.evaluation`).
 
 Why the fit selects the stationary root (nu = 1 has two exact linear solutions, H1 ~ -0.05 and
-H1 ~ +0.22): rho's output layer starts at zero (u = 0), and the time-iteration step's derivative
+H1 ~ +0.22): rho's output layer starts at zero, so the fit starts flat (a constant u), and the
+time-iteration step's derivative
 at a root is :math:`\\beta(1-\\delta+H_1)^2`: below one at the stationary root, above one at the
 explosive one. Chapter 8 measures how often each start and step finds which root; full-gradient
 fits from PyTorch's default initialisation can fit the explosive root with equally small
@@ -53,11 +59,14 @@ VAL_GATE = 10.0  # validate only once the running training MSE is within this fa
 FINISH_STEPS = 6  # most output-layer steps in a row (symdp.finish) before Adam moves on
 FINISH_LR = 0.1  # Adam's learning rate is scaled by this after the first kept finish step
 FINISH_BELOW = 1e-3  # finish steps go on past the tolerance down to this fraction of it
+LEVEL_STATES = 64  # training states (evenly spaced) whose mean residual sets the starting level
+LEVEL_STEPS = 3  # Newton steps on the level: one is exact where the residual is linear in it
 
 
 @dataclass(frozen=True)
 class SolverConfig:
-    """Settings of one training run. Defaults follow the paper's code."""
+    """Settings of one training run. Defaults follow the paper's code, except where a comment
+    says why not."""
 
     train_trajectories: int = 16  # simulated paths forming the training grid
     val_trajectories: int = 8  # paths for the stopping rule
@@ -65,7 +74,11 @@ class SolverConfig:
     T: int = 63  # periods per path (T + 1 = 64 points)
     train_points: int | None = None  # keep only this many grid points, evenly spaced (None: all)
     batch_size: int = 16  # points per Adam step
-    lr: float = 1e-3  # Adam learning rate
+    # Adam learning rate (the paper's code: 1e-3). Adam scales each step to about lr whatever
+    # the gradient's size; a fit started at the level has small gradients from its first step,
+    # and at 1e-3 the sign-alike first steps of rho's output layer killed its last hidden
+    # layer in 3 of 14 seeds of Table 2's L = 2 row (chapter 7's level start).
+    lr: float = 3e-4
     lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     max_epochs: int = 200  # hard cap on passes over the training grid
     val_tolerance: float = 2e-7  # stop when validation Euler MSE <= this (paper: 1e-6)
@@ -83,6 +96,9 @@ class SolverConfig:
     # ends with Levenberg-Marquardt steps on it; 0: Adam alone; None: the model's default
     # (Model.finish_from: the agent models 2, the deck's model 0)
     finish_from: int | None = None
+    # a network that starts constant (its output layer's weights at zero) starts at the constant
+    # whose Euler residuals average zero on the training grid; False: where it was built (u = 0)
+    level_start: bool = True
     own_nodes: int = 3  # agent models: Gauss-Hermite nodes per own shock (0: the one draw)
     agents: int = 8  # agent models: agents per industry whose residuals are taken
     stationarity: StationarityCheck = field(default_factory=StationarityCheck)
@@ -272,8 +288,8 @@ def solve(
     Notes
     -----
     The method's steps (the module's docstring), one function each: pick the grid
-    (:func:`_pick_grid`), choose the family (:func:`seeded_policy`), fit (:func:`_fit`) and
-    verify (:func:`_verify`); :func:`_pack` puts the result together. ``fit_seconds`` runs from
+    (:func:`_pick_grid`), choose the family (:func:`seeded_policy`) and start it
+    (:func:`start_level`), fit (:func:`_fit`) and verify (:func:`_verify`); :func:`_pack` puts the result together. ``fit_seconds`` runs from
     before the policy is built to the end of the fit, ``test_seconds`` over the test paths only.
     """
     model = as_model(params)
@@ -281,6 +297,8 @@ def solve(
     started = time.perf_counter()
     policy = seeded_policy(model, arch, config, **kw)
     grid = _pick_grid(model, config, **kw)
+    if config.level_start:
+        start_level(model, policy, grid)
     fit = _fit(model, policy, grid, config, started, progress)
     verification = _verify(model, policy, fit, config, fresh)
     return _pack(model, config, policy, fit, verification)
@@ -397,6 +415,58 @@ def _pick_grid(model: Model | ModelParams, config: SolverConfig, **kw) -> Grid:
         keep = torch.linspace(0, last, config.train_points).round().long()
         train = train[keep.to(kw["device"])]
     return Grid(draws, train, val)
+
+
+def start_level(model: Model | ModelParams, policy: nn.Module, grid: Grid) -> float | None:
+    r"""Move a constant network to the constant whose Euler residuals average zero on the grid.
+
+    A network whose output layer has zero weights is a constant c, its output bias. This adds
+    the shift s to every output bias that solves :math:`\bar\varepsilon(c + s) = 0`, the mean
+    residual over :data:`LEVEL_STATES` evenly spaced training states (and their agents), by
+    :data:`LEVEL_STEPS` Newton steps, with :math:`\bar\varepsilon'` by autograd. In the
+    deck's model at nu = 1 the mean residual is linear in s and
+
+    .. math::
+
+        c = \frac{\beta\,(1 - (1-\delta)\bar m)}{\gamma(1 - \beta(1-\delta)) + \beta},
+
+    with :math:`\bar m` the states' mean capital. Returns the shift, or None where the network
+    is not constant (a warm start, PyTorch's default initialisation) or has no output bias;
+    then, or if a step is not finite, the network is left as it was.
+    """
+    model = as_model(model)
+    named = policy.output_parameters() if hasattr(policy, "output_parameters") else []
+    biases = [p for n, p in named if n.endswith("bias")]
+    if not biases or any(bool(p.detach().any()) for n, p in named if not n.endswith("bias")):
+        return None
+    n = grid.train.shape[0]
+    states = grid.train[torch.linspace(0, n - 1, min(LEVEL_STATES, n)).round().long()
+                        .to(grid.train.device)]
+    rows = model.chunk_rows(grid.draws.chunk, grid.draws.quadrature)
+    start = [b.detach().clone() for b in biases]
+    shift = 0.0
+    for _ in range(LEVEL_STEPS):
+        total = slope = 0.0
+        for Xc in states.split(rows):
+            r = model.euler_residual(policy, Xc, grid.draws.quadrature)
+            grads = torch.autograd.grad(r.sum(), biases)
+            total += float(r.detach().double().sum())
+            slope += sum(float(g.double().sum()) for g in grads)
+        step = -total / slope if slope else math.nan
+        if not math.isfinite(step):
+            break
+        with torch.no_grad():
+            for b in biases:
+                b.add_(step)
+        shift += step
+        if abs(step) <= 1e-12 * max(1.0, abs(shift)):
+            break
+    if not math.isfinite(shift) or not all(bool(torch.isfinite(b).all()) for b in biases):
+        with torch.no_grad():
+            for b, b0 in zip(biases, start):
+                b.copy_(b0)
+        return None
+    return shift
 
 
 def _paths(model: Model, policy: nn.Module, draws: Draws,

@@ -115,8 +115,12 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
             return "none" if cap is None or math.isinf(cap) else f"{cap:g} s (a safety net)"
 
         def init(k):
-            return ("ρ's output layer at zero (u = 0)" if k["arch"]["zero_last"]
-                    else "PyTorch's default")
+            if not k["arch"]["zero_last"]:
+                return "PyTorch's default"
+            # a run stored before the level start existed started at u = 0
+            return ("ρ's output layer at zero, its bias at the level where the grid's Euler "
+                    "residuals average zero" if k["solver"].get("level_start", False)
+                    else "ρ's output layer at zero (u = 0)")
 
         def step(k):
             return ("time iteration: u(X′) held fixed" if k["solver"]["gradient"] == "semi"
