@@ -27,8 +27,7 @@ The method of the deck, step by step:
 
 Why the fit selects the stationary root (nu = 1 has two exact linear solutions, H1 ~ -0.05 and
 H1 ~ +0.22): rho's output layer starts at zero, so the fit starts flat (a constant u), and the
-time-iteration step's derivative
-at a root is :math:`\\beta(1-\\delta+H_1)^2`: below one at the stationary root, above one at the
+time-iteration step's derivative at a root is :math:`\\beta(1-\\delta+H_1)^2`: below one at the stationary root, above one at the
 explosive one. Chapter 8 measures how often each start and step finds which root; full-gradient
 fits from PyTorch's default initialisation can fit the explosive root with equally small
 residuals, and :func:`symdp.evaluation.evaluate` rejects those.
@@ -75,9 +74,9 @@ class SolverConfig:
     train_points: int | None = None  # keep only this many grid points, evenly spaced (None: all)
     batch_size: int = 16  # points per Adam step
     # Adam learning rate (the paper's code: 1e-3). Adam scales each step to about lr whatever
-    # the gradient's size; a fit started at the level has small gradients from its first step,
-    # and at 1e-3 the sign-alike first steps of rho's output layer killed its last hidden
-    # layer in 3 of 14 seeds of Table 2's L = 2 row (chapter 7's level start).
+    # the gradient's size, and a fit started at the level has small gradients from its first
+    # step: at 1e-3, the first steps of rho's output layer, all of one sign, killed its last
+    # hidden layer in 3 of 14 seeds of Table 2's L = 2 row; at 3e-4 in none of 6
     lr: float = 3e-4
     lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     max_epochs: int = 200  # hard cap on passes over the training grid
@@ -289,8 +288,9 @@ def solve(
     -----
     The method's steps (the module's docstring), one function each: pick the grid
     (:func:`_pick_grid`), choose the family (:func:`seeded_policy`) and start it
-    (:func:`start_level`), fit (:func:`_fit`) and verify (:func:`_verify`); :func:`_pack` puts the result together. ``fit_seconds`` runs from
-    before the policy is built to the end of the fit, ``test_seconds`` over the test paths only.
+    (:func:`start_level`), fit (:func:`_fit`) and verify (:func:`_verify`); :func:`_pack` puts
+    the result together. ``fit_seconds`` runs from before the policy is built to the end of the
+    fit, ``test_seconds`` over the test paths only.
     """
     model = as_model(params)
     kw = tensor_kw(config)
