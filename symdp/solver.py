@@ -435,7 +435,7 @@ def start_level(model: Model | ModelParams, policy: nn.Module, grid: Grid) -> fl
     then, or if a step is not finite, the network is left as it was.
     """
     model = as_model(model)
-    named = policy.output_parameters() if hasattr(policy, "output_parameters") else []
+    named = policy.output_parameters() if has_output_layer(policy) else []
     biases = [p for n, p in named if n.endswith("bias")]
     if not biases or any(bool(p.detach().any()) for n, p in named if not n.endswith("bias")):
         return None
@@ -453,19 +453,17 @@ def start_level(model: Model | ModelParams, policy: nn.Module, grid: Grid) -> fl
             total += float(r.detach().double().sum())
             slope += sum(float(g.double().sum()) for g in grads)
         step = -total / slope if slope else math.nan
-        if not math.isfinite(step):
-            break
+        if not math.isfinite(step):  # no level to move to: as it was
+            with torch.no_grad():
+                for b, b0 in zip(biases, start):
+                    b.copy_(b0)
+            return None
         with torch.no_grad():
             for b in biases:
                 b.add_(step)
         shift += step
         if abs(step) <= 1e-12 * max(1.0, abs(shift)):
             break
-    if not math.isfinite(shift) or not all(bool(torch.isfinite(b).all()) for b in biases):
-        with torch.no_grad():
-            for b, b0 in zip(biases, start):
-                b.copy_(b0)
-        return None
     return shift
 
 

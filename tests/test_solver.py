@@ -448,6 +448,11 @@ def test_the_start_step_zeroes_the_mean_residual_at_nu_1_5_and_leaves_other_netw
         before = [q.clone() for q in other.parameters()]
         assert solver.start_level(p, other, grid) is None
         assert all(torch.equal(a, q) for a, q in zip(before, other.parameters()))
+    # no finite level (states whose residuals are NaN): the constant network stays as built
+    constant = make_policy("moments", N=8).double()
+    before = [q.clone() for q in constant.parameters()]
+    assert solver.start_level(p, constant, replace(grid, train=grid.train * math.nan)) is None
+    assert all(torch.equal(a, q) for a, q in zip(before, constant.parameters()))
 
 
 def test_a_fit_starts_at_the_level_unless_told_to_start_at_zero(monkeypatch):
