@@ -10,6 +10,7 @@ import torch
 from symdp import ModelParams, SolverConfig, evaluate, gauss_hermite, lq_solution, solve, solver
 from symdp.economics import euler_residual, idiosyncratic_draw, initial_state, simulate
 from symdp.evaluation import fitted_linear_policy
+from symdp.lq import ROOT_TOLERANCE
 from symdp.models import as_model
 from symdp.networks import ArchitectureConfig, LinearPolicy, make_policy
 from symdp.solver import Draws, Fit, Grid, first_draws, tensor_kw, training_step
@@ -65,19 +66,22 @@ def test_a_fit_of_the_explosive_root_is_reported_as_a_failure():
 
 
 def test_careless_training_can_fit_the_explosive_root_and_is_caught():
-    """Full-gradient training of phi(Moments) from PyTorch's default initialisation lands on the
-    explosive root (measured: seed 1 of seeds 0-2, H1 = 0.223; the other two near neither)."""
-    outcomes = []
-    for seed in range(3):
-        r = solve(ModelParams(N=128), ArchitectureConfig(phi="moments", zero_last=False),
-                  SolverConfig(seed=seed, gradient="full", val_tolerance=1e-6, **FAST))
-        grid = simulate(r.params, LinearPolicy(*lq_solution(r.params).to_dict().values()).float(),
-                        r.X0, 2, 63, torch.Generator().manual_seed(0)).reshape(-1, 128)
-        slope = fitted_linear_policy(r.policy, grid).H1
-        outcomes.append((r.converged, slope, r.success))
-        if slope > 0.1:  # explosive root (H1 = +0.22) however small the residual
-            assert not r.success
-    assert any(conv and slope > 0.1 for conv, slope, _ in outcomes), outcomes
+    """Full-gradient training of phi(Moments) from PyTorch's default initialisation, seed 1, lands
+    on the explosive root with a small residual, and the stationarity check rejects it.
+
+    Measured over seeds 0-5 (40-epoch cap): seed 1 ends at H1 = 0.222-0.223 under every kernel
+    setting (ATEN_CPU_CAPABILITY default/avx2/avx512, MKL_CBWR=COMPATIBLE), with a validation MSE
+    of 1e-6 to 4e-6, so under some of them it stops just short of the tolerance; seeds 0, 2, 3, 4
+    end near neither root, seed 5 near the stationary one."""
+    r = solve(ModelParams(N=128), ArchitectureConfig(phi="moments", zero_last=False),
+              SolverConfig(seed=1, gradient="full", val_tolerance=1e-6, max_epochs=40, **FAST))
+    grid = simulate(r.params, LinearPolicy(*lq_solution(r.params).to_dict().values()).float(),
+                    r.X0, 2, 63, torch.Generator().manual_seed(0)).reshape(-1, 128)
+    slope = fitted_linear_policy(r.policy, grid).H1
+    explosive = lq_solution(r.params, "explosive").H1
+    assert abs(slope - explosive) < ROOT_TOLERANCE * abs(explosive), slope
+    assert r.val_mse < 1e-4  # the residual alone would not tell this fit from a solution
+    assert not r.stationary and not r.success
 
 
 def test_evaluate_accepts_the_stationary_lq_policy():
