@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 
 import torch
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from symdp import ModelParams, SolverConfig, make_policy, solve
@@ -38,19 +41,65 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def flops_per_step(N: int, phi: str, batch: int, val_points: int, nodes: int = 7) -> tuple[int, int]:
-    """Matmul FLOPs of one training step (forward + backward) and of one validation pass."""
+def memory_gbps(n_bytes: int = 1 << 30, repeats: int = 5) -> float:
+    """Single-thread memory bandwidth (GB/s): an out-of-cache copy, each byte read and written."""
+    a = torch.ones(n_bytes // 4)
+    b = torch.zeros_like(a)  # both touched once, so no page is faulted in while timed
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        b.copy_(a)
+        times.append(time.perf_counter() - t)
+    return 2 * n_bytes / statistics.median(times) / 1e9
+
+
+class _BytesTouched(TorchDispatchMode):
+    """Sums, over the kernels run, the bytes of their tensor inputs and outputs (a broadcast
+    axis counted once; views none): the traffic if nothing stayed in cache between kernels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if not func.is_view:
+            for t in pytree.tree_leaves((args, kwargs, out)):
+                if isinstance(t, torch.Tensor):
+                    kept = [n for n, st in zip(t.shape, t.stride()) if st != 0]
+                    self.total += t.element_size() * math.prod(kept)
+        return out
+
+
+def _step_and_check(N: int, phi: str, batch: int, states: int, nodes: int, mode):
+    """Run one training step of ``batch`` states and one validation pass of ``states`` under
+    ``mode`` (a fresh one each), returning the two modes."""
     params = ModelParams(N=N)
     policy = make_policy(phi, N=N)
     z, w = gauss_hermite(nodes)
     z, w = torch.tensor(z, dtype=torch.float32), torch.tensor(w, dtype=torch.float32)
     W = torch.randn(N)
-    with FlopCounterMode(display=False) as fc:
-        euler_residual(params, policy, torch.rand(batch, N), W, z, w).pow(2).mean().backward()
-    train = fc.get_total_flops()
-    with FlopCounterMode(display=False) as fc, torch.no_grad():
-        euler_residual(params, policy, torch.rand(val_points, N), W, z, w)
-    return train, fc.get_total_flops()
+    X_train, X_val = torch.rand(batch, N) + 0.5, torch.rand(states, N) + 0.5  # capital > 0
+    with mode() as train:
+        euler_residual(params, policy, X_train, W, z, w).pow(2).mean().backward()
+    with mode() as val, torch.no_grad():
+        euler_residual(params, policy, X_val, W, z, w)
+    return train, val
+
+
+def flops_per_step(N: int, phi: str, batch: int, val_points: int, nodes: int = 7) -> tuple[int, int]:
+    """Matmul FLOPs of one training step (forward + backward) and of one validation pass
+    (counted on 8 states and scaled: a pass is linear in its states, and at a million firms the
+    whole pass at once would not fit in memory)."""
+    train, val = _step_and_check(N, phi, batch, 8, nodes, lambda: FlopCounterMode(display=False))
+    return train.get_total_flops(), val.get_total_flops() * val_points // 8
+
+
+def bytes_per_step(N: int, phi: str, batch: int, nodes: int = 7) -> int:
+    """Bytes the kernels of one training step (forward + backward) read and write
+    (:class:`_BytesTouched`)."""
+    train, _ = _step_and_check(N, phi, batch, 1, nodes, _BytesTouched)
+    return train.total
 
 
 def bench(N: int, phi: str, seeds: int, test_trajectories: int) -> dict:

@@ -4,8 +4,12 @@
 
 ``--finish-from 2`` fits with the output-layer finish (:mod:`symdp.finish`). For each N prints
 the median fit time (to the validation tolerance), epochs, seconds per
-epoch, the peak resident memory of the process, the policy error against the LQ solution, and the
-matmul FLOPs of one epoch next to its time (the fraction of the 1-thread matmul peak it reaches).
+epoch, the peak resident memory of the process, the policy error against the LQ solution, the
+matmul FLOPs of one epoch next to its time (the fraction of the 1-thread matmul peak it reaches),
+and, timed in a process of its own, one Adam step: its median seconds over 20 steps, the bytes
+its kernels read and write (``bench_solve.bytes_per_step``) and the rate that makes, against
+this machine's single-thread memory bandwidth (an out-of-cache copy). The mean-only network's
+step is a few passes over a batch of states, so bandwidth, not arithmetic, bounds it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,35 @@ def child(N: int, seed: int, threads: int, test_trajectories: int, device: str,
     print(json.dumps(out))
 
 
+def step_child(N: int, threads: int) -> None:
+    """One Adam step of the default fit at N, timed (median of 20 after 3 warm-up steps), and
+    the bytes and FLOPs of its kernels; printed as JSON."""
+    import time
+
+    import torch
+    from bench_solve import bytes_per_step, flops_per_step
+
+    from symdp import ModelParams, SolverConfig, make_policy
+    from symdp.solver import _pick_grid, tensor_kw, training_step
+
+    config = SolverConfig(threads=threads)
+    torch.set_num_threads(threads)
+    grid = _pick_grid(ModelParams(N=N), config, **tensor_kw(config))
+    step = training_step(ModelParams(N=N), make_policy("relu"), grid.draws, config)
+    batches = grid.train[:23 * config.batch_size].split(config.batch_size)
+    times = []
+    for i, X in enumerate(batches):
+        t = time.perf_counter()
+        step(X)
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    train_flops, val_flops = flops_per_step(N, "relu", config.batch_size,
+                                            config.val_trajectories * (config.T + 1))
+    print(json.dumps({"step_seconds": statistics.median(times), "train_flops": train_flops,
+                      "val_flops": val_flops,
+                      "bytes_per_step": bytes_per_step(N, "relu", config.batch_size)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--N", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -43,18 +76,23 @@ def main() -> None:
                     help="SolverConfig.finish_from (default: the deck model's, Adam alone; 2: the "
                          "output-layer finish from the second epoch, symdp.finish)")
     ap.add_argument("--child", nargs=2, type=int, metavar=("N", "SEED"), help=argparse.SUPPRESS)
+    ap.add_argument("--step-child", type=int, metavar="N", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args()
     if args.child:
         child(*args.child, args.threads, args.test_trajectories, args.device, args.finish_from)
         return
+    if args.step_child:
+        step_child(args.step_child, args.threads)
+        return
 
     import torch
-    from bench_solve import flops_per_step, matmul_gflops
+    from bench_solve import matmul_gflops, memory_gbps
 
     torch.set_num_threads(args.threads)
-    peak = matmul_gflops()
-    print(f"machine: {args.threads}-thread float32 matmul {peak:.1f} GFLOP/s")
+    peak, bandwidth = matmul_gflops(), memory_gbps()
+    print(f"machine: {args.threads}-thread float32 matmul {peak:.1f} GFLOP/s, "
+          f"memory bandwidth {bandwidth:.1f} GB/s (copy)")
     rows = []
     for N in args.N:
         runs = []
@@ -65,7 +103,10 @@ def main() -> None:
                    *([] if args.finish_from is None else ["--finish-from", str(args.finish_from)])]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        train_flops, val_flops = flops_per_step(N, "relu", 16, 512)
+        cmd = [sys.executable, __file__, "--step-child", str(N), "--threads", str(args.threads)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        step = json.loads(proc.stdout.strip().splitlines()[-1])
+        train_flops, val_flops = step["train_flops"], step["val_flops"]
         # 64 steps an epoch; validation passes actually run (the rest are gated off)
         checks_per_epoch = statistics.median(r["val_checks"] / max(r["epochs"], 1e-9) for r in runs)
         epoch_flops = 64 * train_flops + checks_per_epoch * val_flops
@@ -77,6 +118,9 @@ def main() -> None:
                "median_policy_rel_error": statistics.median(
                    r["policy_rel_error"] for r in runs if r["policy_rel_error"] is not None),
                "gflop_per_epoch": epoch_flops / 1e9,
+               "step_seconds": step["step_seconds"], "step_bytes": step["bytes_per_step"],
+               "step_gbps": step["bytes_per_step"] / step["step_seconds"] / 1e9,
+               "memory_gbps": bandwidth,
                "runs": runs}
         row["gflops_rate"] = row["gflop_per_epoch"] / row["median_seconds_per_epoch"]
         rows.append(row)
@@ -84,7 +128,10 @@ def main() -> None:
               f"epochs {row['median_epochs']:5.2f}  {row['median_seconds_per_epoch']:6.3f} s/epoch  "
               f"peak RSS {row['max_peak_rss_gb']:.2f} GB  policy error "
               f"{100 * row['median_policy_rel_error']:.3f}%  {row['gflop_per_epoch']:.2f} GFLOP/epoch "
-              f"-> {row['gflops_rate']:.2f} GFLOP/s ({100 * row['gflops_rate'] / peak:.0f}% of peak)",
+              f"-> {row['gflops_rate']:.2f} GFLOP/s ({100 * row['gflops_rate'] / peak:.0f}% of peak)"
+              f"\n{'':10}one step {1e3 * row['step_seconds']:.1f} ms, "
+              f"{row['step_bytes'] / 1e6:.1f} MB read and written -> {row['step_gbps']:.1f} GB/s "
+              f"({100 * row['step_gbps'] / bandwidth:.0f}% of the copy bandwidth)",
               flush=True)
     if args.json:
         with open(args.json, "w") as fh:

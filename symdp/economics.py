@@ -142,10 +142,36 @@ def euler_residual(
     u = policy(X) if actions is None else actions
     common = u.unsqueeze(-1) + params.eta * nodes  # (..., K)
     base = (1.0 - params.delta) * X + params.sigma * W_hat  # (..., N)
-    X_next = base.unsqueeze(-2) + common.unsqueeze(-1)  # (..., K, N)
-    u_next = (policy_next or policy)(X_next)
-    integrand = price(X_next, params.nu) + params.gamma * (1.0 - params.delta) * u_next
+    # X'_k = base + common_k: a policy (or, at nu = 1, the price) that can evaluate shifted
+    # states from base alone is never handed the (..., K, N) states (the cost of large N).
+    X_next = _Shifted(base, common)
+    u_next = X_next.apply(policy_next or policy)
+    p_next = (1.0 - X_next.mean() if params.nu == 1.0 else price(X_next.states(), params.nu))
+    integrand = p_next + params.gamma * (1.0 - params.delta) * u_next
     return params.gamma * u - params.beta * (integrand * weights).sum(-1)
+
+
+class _Shifted:
+    """The states ``base + s`` for each shift s in the last axis of ``shifts``, formed
+    (``(..., K, N)``) only when asked for and then once."""
+
+    def __init__(self, base: torch.Tensor, shifts: torch.Tensor) -> None:
+        self.base, self.shifts, self._states = base, shifts, None
+
+    def states(self) -> torch.Tensor:
+        if self._states is None:
+            self._states = self.base.unsqueeze(-2) + self.shifts.unsqueeze(-1)
+        return self._states
+
+    def mean(self) -> torch.Tensor:
+        """The mean over firms of each shifted state, ``(..., K)``."""
+        return self.base.mean(-1, keepdim=True) + self.shifts
+
+    def apply(self, policy: Policy) -> torch.Tensor:
+        """The policy at each shifted state, ``(..., K)``: through its ``at_shifts`` where it has
+        one (:meth:`symdp.networks.DeepSetPolicy.at_shifts`), else at the formed states."""
+        at_shifts = getattr(policy, "at_shifts", None)
+        return policy(self.states()) if at_shifts is None else at_shifts(self.base, self.shifts)
 
 
 @torch.no_grad()

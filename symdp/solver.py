@@ -497,15 +497,9 @@ def training_step(model: Model | ModelParams, policy: nn.Module, draws: Draws,
     the right-hand side (time iteration); with ``"full"`` the gradient flows through both.
     """
     model = as_model(model)
-    frozen = None
-    if config.gradient == "semi" and hasattr(policy, "head"):
-        frozen = detached_twin(policy)
-    elif config.gradient == "semi":
-        from torch.func import functional_call
-
-        def frozen(Xn):
-            p = {k: v.detach() for k, v in policy.named_parameters()}
-            return functional_call(policy, p, (Xn,))
+    # the same module with the live weights detached: it keeps the policy's other methods
+    # (at_shifts, head), which the residuals use
+    frozen = detached_twin(policy) if config.gradient == "semi" else None
 
     # foreach: one fused kernel per parameter group instead of a loop (CPU default is off)
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr, foreach=True)

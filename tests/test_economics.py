@@ -93,6 +93,28 @@ def test_both_lq_roots_zero_the_one_draw_residual_with_a_standardised_draw(root)
     assert r.shape == (X.shape[0],) and float(r.abs().max()) < 1e-12
 
 
+@pytest.mark.parametrize("nu", [1.0, 1.5])
+@pytest.mark.parametrize("hidden_bias", [False, True])
+def test_euler_residual_is_the_formula_at_the_formed_next_states(nu, hidden_bias):
+    """However tomorrow's states are evaluated (from today's base alone where the policy and
+    the price allow), the residual is gamma u - beta sum_k w_k [p(X'_k) + gamma (1-delta)
+    u(X'_k)] with X'_k formed firm by firm."""
+    p = ModelParams(N=64, nu=nu)
+    torch.manual_seed(3)
+    policy = DeepSetPolicy(ReLUPhi(4, 16, 2, hidden_bias=hidden_bias), width=16, depth=2,
+                           zero_last=False).double()
+    X = initial_state(p, _gen(1), **F64) * (1 + 0.1 * torch.rand(6, 1, **F64))
+    W_hat = idiosyncratic_draw(p.N, _gen(2), True, **F64)
+    z, w = _quadrature()
+    u = policy(X)
+    X_next = ((1 - p.delta) * X + p.sigma * W_hat).unsqueeze(-2) + (u.unsqueeze(-1)
+                                                                   + p.eta * z).unsqueeze(-1)
+    expected = p.gamma * u - p.beta * ((price(X_next, nu) + p.gamma * (1 - p.delta)
+                                        * policy(X_next)) * w).sum(-1)
+    assert_allclose(euler_residual(p, policy, X, W_hat, z, w).detach().numpy(),
+                    expected.detach().numpy(), rtol=0, atol=1e-13)
+
+
 def test_raw_draw_error_matches_the_analytic_formula():
     # eps_hat = -beta (gamma (1 - delta) H1 - 1) sigma mean(W_hat) at the exact solution
     p = ModelParams(N=50)

@@ -95,3 +95,44 @@ def test_make_policy_needs_N_for_the_mlp_and_rejects_mixed_arguments():
         make_policy(ArchitectureConfig(), L=3)
     assert isinstance(make_policy(ArchitectureConfig(phi="moments")), DeepSetPolicy)
     assert isinstance(make_policy("none", N=3), MLPPolicy)
+
+
+SHIFTABLE = SYMMETRIC + [ArchitectureConfig(phi="relu", own_state=True, zero_last=False)]
+
+
+@pytest.mark.parametrize("arch", SHIFTABLE,
+                         ids=lambda a: f"{a.phi}-{a.L}-{a.phi_hidden_bias}-{a.own_state}")
+@pytest.mark.parametrize("signs", ["positive", "mixed"])
+def test_policy_at_shifted_states_equals_the_policy_at_the_formed_states(arch, signs):
+    """``at_shifts`` (tomorrow's policy at the quadrature nodes) agrees, value and gradient, with
+    the policy at the (..., K, N) states, whether or not it forms them (mixed signs: it must)."""
+    torch.manual_seed(0)
+    policy = make_policy(arch).double()
+    base = torch.rand(3, 5, 40, dtype=torch.float64) + (0.3 if signs == "positive" else -0.5)
+    shifts = (0.1 * torch.randn(3, 5, 7, dtype=torch.float64)).requires_grad_()
+    formed = policy(base.unsqueeze(-2) + shifts.unsqueeze(-1))
+    shifted = policy.at_shifts(base, shifts)
+    assert shifted.shape == (3, 5, 7) and formed.abs().max() > 1e-4
+    torch.testing.assert_close(shifted, formed, atol=1e-12, rtol=0)
+    g_formed, = torch.autograd.grad(formed.sum(), shifts)
+    g_shifted, = torch.autograd.grad(policy.at_shifts(base, shifts).sum(), shifts)
+    torch.testing.assert_close(g_shifted, g_formed, atol=1e-12, rtol=0)
+
+
+def test_relu_phi_at_shifts_forms_no_states_only_where_every_firm_keeps_its_sign():
+    phi = ReLUPhi(L=4).double()
+    base = torch.rand(2, 30, dtype=torch.float64) + 0.2  # min >= 0.2
+    assert phi.mean_at_shifts(base, torch.tensor([[-0.1], [0.3]], dtype=torch.float64)) is not None
+    assert phi.mean_at_shifts(base, torch.tensor([[-0.3], [0.3]], dtype=torch.float64)) is None
+    assert ReLUPhi(hidden_bias=True).mean_at_shifts(base.float(), torch.zeros(2, 1)) is None
+
+
+@pytest.mark.parametrize("N", [128, 5000])  # 5,000 firms: more than one piece per state
+def test_phi_with_hidden_biases_without_gradient_matches_phi_at_every_firm(N):
+    torch.manual_seed(2)
+    phi = ReLUPhi(L=4, hidden_bias=True).double()
+    X = torch.randn(3, 50, N, dtype=torch.float64)
+    direct = phi(X).mean(-2)
+    with torch.no_grad():
+        pieces = phi.mean(X)
+    torch.testing.assert_close(pieces, direct, atol=1e-12, rtol=0)
