@@ -174,10 +174,11 @@ class ReLUPhi(nn.Module):
         With a homogeneous phi the embedding depends on the means of the positive and negative
         parts. Where every ``base_i + s`` has one sign (``min(base) + s >= 0`` or
         ``max(base) + s <= 0``) those are the mean of ``base + s`` and zero, so the cost is one
-        pass over base whatever K. Otherwise, and for a phi with hidden biases, None: the
-        caller evaluates the states themselves.
+        pass over base whatever K. Otherwise, for a phi with hidden biases, and under
+        ``torch.func`` transforms, None: the caller evaluates the states themselves.
         """
-        if not self.homogeneous:
+        # under torch.func's transforms (symdp.finish) a branch on data is not allowed
+        if not self.homogeneous or torch._C._are_functorch_transforms_active():
             return None
         lo, hi = torch.aminmax(base.detach(), dim=-1, keepdim=True)
         if not bool(((lo + shifts >= 0) | (hi + shifts <= 0)).all()):
