@@ -199,8 +199,9 @@ class ReLUPhi(nn.Module):
         """phi at every firm, averaged, in pieces of about ``_PHI_CHUNK`` firms (no gradient).
 
         Formed whole, a batch of states holds states x N x width numbers per layer, far out of
-        cache: each layer's ReLU then costs more than its matmul. In pieces, each layer runs in place in cache; the output layer, being affine,
-        is applied once to the mean of the last hidden layer.
+        cache: each layer's ReLU then costs more than its matmul. In pieces, each layer runs in
+        place in cache; the output layer, being affine, is applied once to the mean of the last
+        hidden layer.
         """
         hidden = [m for m in list(self.net)[:-1] if isinstance(m, nn.Linear)]  # each then ReLU
         N = X.shape[-1]
