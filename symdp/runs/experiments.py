@@ -370,9 +370,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
-            "seeds, cap 80 epochs or 90 s; paper: estimated 40 worker-minutes (the phi(ReLU) "
-            "rows evaluate phi at every firm: 14-20 s a run with its testing at N=128, seeds "
-            "0-2 of the baseline row timed alone; not yet run as a sweep), ci ~2 min",
+            "seeds, cap 80 epochs or 90 s; paper: not yet run as a sweep; the six phi(ReLU) "
+            "rows evaluate phi at every firm, 13.8-20.2 s a run with its testing at N=128 "
+            "(seeds 0-2 of the baseline row timed alone, median 15.9 s), about 32 "
+            "worker-minutes for their 120 runs at that rate, ci ~2 min",
             _table3_runs, estimate_minutes={"paper": 20.0, "ci": 2.0},
             # Medians over every completed run: the deck's Very Shallow rows report the large
             # test MSEs of their failures. No policy error: nu = 1.5 has no exact policy.
