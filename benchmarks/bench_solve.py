@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from symdp import ModelParams, SolverConfig, make_policy, solve
 from symdp.economics import euler_residual, gauss_hermite
-from symdp.networks import PHI_KINDS
+from symdp.networks import PHI_KINDS, ArchitectureConfig
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
@@ -71,7 +71,7 @@ class _BytesTouched(TorchDispatchMode):
         return out
 
 
-def _step_and_check(N: int, phi: str, batch: int, states: int, nodes: int, mode):
+def _step_and_check(N: int, phi: str | ArchitectureConfig, batch: int, states: int, nodes: int, mode):
     """Run one training step of ``batch`` states and one validation pass of ``states`` under
     ``mode`` (a fresh one each), returning the two modes."""
     params = ModelParams(N=N)
@@ -87,7 +87,7 @@ def _step_and_check(N: int, phi: str, batch: int, states: int, nodes: int, mode)
     return train, val
 
 
-def flops_per_step(N: int, phi: str, batch: int, val_points: int, nodes: int = 7) -> tuple[int, int]:
+def flops_per_step(N: int, phi: str | ArchitectureConfig, batch: int, val_points: int, nodes: int = 7) -> tuple[int, int]:
     """Matmul FLOPs of one training step (forward + backward) and of one validation pass
     (counted on 8 states and scaled: a pass is linear in its states, and at a million firms the
     whole pass at once would not fit in memory)."""
@@ -95,7 +95,7 @@ def flops_per_step(N: int, phi: str, batch: int, val_points: int, nodes: int = 7
     return train.get_total_flops(), val.get_total_flops() * val_points // 8
 
 
-def bytes_per_step(N: int, phi: str, batch: int, nodes: int = 7) -> int:
+def bytes_per_step(N: int, phi: str | ArchitectureConfig, batch: int, nodes: int = 7) -> int:
     """Bytes the kernels of one training step (forward + backward) read and write
     (:class:`_BytesTouched`)."""
     train, _ = _step_and_check(N, phi, batch, 1, nodes, _BytesTouched)

@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/scale.py --N 1000 10000 100000 --seeds 3 --threads 1
 
-``--finish-from 2`` fits with the output-layer finish (:mod:`symdp.finish`). For each N prints
+``--arch relu-firm`` fits the deck's Table 3 phi(ReLU), with hidden biases, instead of the
+mean-only network (the names of ``side_by_side.py``); ``--finish-from 2`` fits with the
+output-layer finish (:mod:`symdp.finish`). For each N prints
 the median fit time (to the validation tolerance), epochs, seconds per
 epoch, the peak resident memory of the process, the policy error against the LQ solution, the
 matmul FLOPs of one epoch next to its time (the fraction of the 1-thread matmul peak it reaches),
@@ -22,13 +24,23 @@ import subprocess
 import sys
 
 
+def _arch(name: str):
+    """The network ``side_by_side.py`` calls ``name`` (without a finish)."""
+    from side_by_side import OURS
+
+    from symdp.networks import ArchitectureConfig
+
+    overrides, _ = OURS[name]
+    return ArchitectureConfig(**overrides)
+
+
 def child(N: int, seed: int, threads: int, test_trajectories: int, device: str,
-          finish_from: int | None) -> None:
+          finish_from: int | None, arch: str) -> None:
     from symdp import ModelParams, SolverConfig, solve
 
-    r = solve(ModelParams(N=N), "relu", SolverConfig(seed=seed, threads=threads, device=device,
-                                                    test_trajectories=test_trajectories,
-                                                    finish_from=finish_from))
+    r = solve(ModelParams(N=N), _arch(arch), SolverConfig(seed=seed, threads=threads, device=device,
+                                                          test_trajectories=test_trajectories,
+                                                          finish_from=finish_from))
     out = r.scalars()
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     out["seconds_per_epoch"] = r.fit_seconds / max(r.epochs, 1e-9)
@@ -36,7 +48,7 @@ def child(N: int, seed: int, threads: int, test_trajectories: int, device: str,
     print(json.dumps(out))
 
 
-def step_child(N: int, threads: int) -> None:
+def step_child(N: int, threads: int, arch: str) -> None:
     """One Adam step of the default fit at N, timed (median of 20 after 3 warm-up steps), and
     the bytes and FLOPs of its kernels; printed as JSON."""
     import time
@@ -50,7 +62,8 @@ def step_child(N: int, threads: int) -> None:
     config = SolverConfig(threads=threads)
     torch.set_num_threads(threads)
     grid = _pick_grid(ModelParams(N=N), config, **tensor_kw(config))
-    step = training_step(ModelParams(N=N), make_policy("relu"), grid.draws, config)
+    torch.manual_seed(0)
+    step = training_step(ModelParams(N=N), make_policy(_arch(arch)), grid.draws, config)
     batches = grid.train[:23 * config.batch_size].split(config.batch_size)
     times = []
     for i, X in enumerate(batches):
@@ -58,11 +71,11 @@ def step_child(N: int, threads: int) -> None:
         step(X)
         if i >= 3:
             times.append(time.perf_counter() - t)
-    train_flops, val_flops = flops_per_step(N, "relu", config.batch_size,
+    train_flops, val_flops = flops_per_step(N, _arch(arch), config.batch_size,
                                             config.val_trajectories * (config.T + 1))
     print(json.dumps({"step_seconds": statistics.median(times), "train_flops": train_flops,
                       "val_flops": val_flops,
-                      "bytes_per_step": bytes_per_step(N, "relu", config.batch_size)}))
+                      "bytes_per_step": bytes_per_step(N, _arch(arch), config.batch_size)}))
 
 
 def main() -> None:
@@ -72,6 +85,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--test-trajectories", type=int, default=32)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--arch", default="relu", choices=["relu", "relu-firm"],
+                    help="relu: the mean-only phi(ReLU) (default); relu-firm: phi with hidden "
+                         "biases, the deck's Table 3 network")
     ap.add_argument("--finish-from", type=int, default=None,
                     help="SolverConfig.finish_from (default: the deck model's, Adam alone; 2: the "
                          "output-layer finish from the second epoch, symdp.finish)")
@@ -80,10 +96,11 @@ def main() -> None:
     ap.add_argument("--json", help="also write the rows to this file")
     args = ap.parse_args()
     if args.child:
-        child(*args.child, args.threads, args.test_trajectories, args.device, args.finish_from)
+        child(*args.child, args.threads, args.test_trajectories, args.device, args.finish_from,
+              args.arch)
         return
     if args.step_child:
-        step_child(args.step_child, args.threads)
+        step_child(args.step_child, args.threads, args.arch)
         return
 
     import torch
@@ -91,7 +108,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     peak, bandwidth = matmul_gflops(), memory_gbps()
-    print(f"machine: {args.threads}-thread float32 matmul {peak:.1f} GFLOP/s, "
+    print(f"network: {args.arch}; machine: {args.threads}-thread float32 matmul {peak:.1f} GFLOP/s, "
           f"memory bandwidth {bandwidth:.1f} GB/s (copy)")
     rows = []
     for N in args.N:
@@ -99,11 +116,12 @@ def main() -> None:
         for seed in range(args.seeds):
             cmd = [sys.executable, __file__, "--child", str(N), str(seed), "--threads",
                    str(args.threads), "--test-trajectories", str(args.test_trajectories),
-                   "--device", args.device,
+                   "--device", args.device, "--arch", args.arch,
                    *([] if args.finish_from is None else ["--finish-from", str(args.finish_from)])]
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        cmd = [sys.executable, __file__, "--step-child", str(N), "--threads", str(args.threads)]
+        cmd = [sys.executable, __file__, "--step-child", str(N), "--threads", str(args.threads),
+               "--arch", args.arch]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         step = json.loads(proc.stdout.strip().splitlines()[-1])
         train_flops, val_flops = step["train_flops"], step["val_flops"]
@@ -111,7 +129,7 @@ def main() -> None:
         checks_per_epoch = statistics.median(r["val_checks"] / max(r["epochs"], 1e-9) for r in runs)
         epoch_flops = 64 * train_flops + checks_per_epoch * val_flops
         med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
-        row = {"N": N, "successes": sum(r["success"] for r in runs), "seeds": args.seeds,
+        row = {"N": N, "arch": args.arch, "successes": sum(r["success"] for r in runs), "seeds": args.seeds,
                "median_fit_seconds": med("fit_seconds"), "median_epochs": med("epochs"),
                "median_seconds_per_epoch": med("seconds_per_epoch"),
                "max_peak_rss_gb": max(r["peak_rss_gb"] for r in runs),

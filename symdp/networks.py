@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -129,6 +130,73 @@ class MomentsPhi(nn.Module):
 #: rows of width 128 are 2 MB a layer (measured at N = 128, width 128: 1,024 to 4,096 a piece
 #: equally fast, 16,384 two-fifths slower, a validation batch at once 3.4x slower).
 _PHI_CHUNK = 4096
+#: A phi with hidden biases is tabulated (:func:`_tabulate`) when it has at most this many
+#: affine pieces; a phi of depth d and width w has at most (w + 1)^d (depth 2, width 128:
+#: 16,641; the deck's networks, trained, about 250).
+_MAX_PIECES = 1 << 16
+#: Firms looked up at once in a table of pieces without gradient (bounded memory at large N).
+_LOOKUP_CHUNK = 1 << 20
+
+
+def _tabulate(net: MLP) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """A ReLU network of one input as the piecewise-affine function it is: ``knots`` (P - 1,
+    sorted) and ``coef`` (P, 2 n_out), float64, such that on the piece between knots j - 1 and j
+    the network is ``coef[j, :n_out] * x + coef[j, n_out:]``; None beyond :data:`_MAX_PIECES`.
+
+    Layer by layer: on each piece every pre-activation is affine in x, so each unit's ReLU
+    kinks at most once inside it; those kinks split the pieces, and on each new piece the ReLU
+    keeps or zeroes the unit's slope and intercept; the next layer maps them linearly.
+    ``coef`` is differentiable in the weights, with the pieces held fixed: inside a piece that
+    is the network's own gradient, since no firm changes piece under a small change of weights.
+    """
+    f64 = dict(dtype=torch.float64)
+    *hidden, out = [m for m in net if isinstance(m, nn.Linear)]
+    knots = torch.empty(0, device=out.weight.device, **f64)
+    slope = torch.ones(1, 1, device=knots.device, **f64)  # the input itself, on one piece
+    intercept = torch.zeros(1, 1, device=knots.device, **f64)
+    for layer in [*hidden, out]:
+        W = layer.weight.to(**f64)
+        slope, intercept = slope @ W.T, intercept @ W.T
+        if layer.bias is not None:
+            intercept = intercept + layer.bias.to(**f64)
+        if layer is out:
+            return knots, torch.cat([slope, intercept], -1)
+        with torch.no_grad():  # where the pieces are: constants of the table
+            s, c = slope.detach(), intercept.detach()
+            ends = torch.cat([knots.new_full((1,), -math.inf), knots,
+                              knots.new_full((1,), math.inf)])
+            kinks = -c / s  # (P, width): where each unit's pre-activation is zero
+            inside = (kinks > ends[:-1, None]) & (kinks < ends[1:, None])
+            parents = knots
+            knots = torch.cat([knots, kinks[inside]]).sort().values.unique_consecutive()
+            if knots.numel() >= _MAX_PIECES:
+                return None
+            # a point inside each new piece: its parent piece, and the units active there
+            mid = (0.5 * (torch.cat([knots[:1] - 1.0, knots]) + torch.cat([knots, knots[-1:] + 1.0]))
+                   if knots.numel() else knots.new_zeros(1))
+            parent = torch.searchsorted(parents, mid)
+            active = (s[parent] * mid[:, None] + c[parent] > 0).to(s.dtype)
+        slope, intercept = slope[parent] * active, intercept[parent] * active
+    raise AssertionError("unreachable: the loop returns at the output layer")
+
+
+def _lookup_mean(X: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """The tabulated function (:func:`_tabulate`) at each firm of ``X`` (..., N), averaged,
+    (..., n_out): differentiable in ``X`` and ``coef``; without gradient, in blocks of rows."""
+    if torch.is_grad_enabled() and (X.requires_grad or coef.requires_grad):
+        return _lookup_block(X, knots, coef)
+    with torch.no_grad():
+        rows = X.reshape(-1, X.shape[-1])
+        means = [_lookup_block(block, knots, coef)
+                 for block in rows.split(max(1, _LOOKUP_CHUNK // X.shape[-1]))]
+    return torch.cat(means).reshape(*X.shape[:-1], -1)
+
+
+def _lookup_block(X: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    n_out = coef.shape[-1] // 2
+    piece = torch.searchsorted(knots, X.detach().contiguous())
+    at = coef.index_select(0, piece.reshape(-1)).view(*X.shape, 2 * n_out)
+    return (at[..., :n_out] * X.unsqueeze(-1) + at[..., n_out:]).mean(-2)
 
 
 class ReLUPhi(nn.Module):
@@ -143,7 +211,13 @@ class ReLUPhi(nn.Module):
         \\frac1N\\sum_i \\phi(X_i) = \\overline{X^+}\\,(\\phi(1) - b) + \\overline{X^-}\\,(\\phi(-1) - b) + b,
 
     with b the output bias. :meth:`mean` uses this exact identity, so aggregating N firms costs
-    O(N) instead of O(N x width^2); with hidden biases it evaluates phi at every X_i.
+    O(N) instead of O(N x width^2).
+
+    With hidden biases phi is still piecewise affine in its one input, with finitely many
+    pieces P. :meth:`mean` tabulates them once per call (:func:`_tabulate`, O(P width^2),
+    differentiable in the weights) and looks each firm up, O(N log P) per state instead of
+    O(N width^2); under ``torch.func`` transforms, and where a table would be too large, it
+    evaluates phi at every X_i.
     """
 
     def __init__(self, L: int = 4, width: int = 128, depth: int = 2, hidden_bias: bool = False):
@@ -160,6 +234,9 @@ class ReLUPhi(nn.Module):
 
     def mean(self, X: torch.Tensor) -> torch.Tensor:
         if not self.homogeneous:
+            table = self._table(X)
+            if table is not None:
+                return _lookup_mean(X, *table)
             if torch.is_grad_enabled():
                 return self.forward(X).mean(-2)
             return self._mean_in_chunks(X)
@@ -174,8 +251,9 @@ class ReLUPhi(nn.Module):
         With a homogeneous phi the embedding depends on the means of the positive and negative
         parts. Where every ``base_i + s`` has one sign (``min(base) + s >= 0`` or
         ``max(base) + s <= 0``) those are the mean of ``base + s`` and zero, so the cost is one
-        pass over base whatever K. Otherwise, for a phi with hidden biases, and under
-        ``torch.func`` transforms, None: the caller evaluates the states themselves.
+        pass over base whatever K. Otherwise, for a phi with hidden biases (whose :meth:`mean`
+        tabulates it where it can), and under ``torch.func`` transforms, None: the caller
+        evaluates the states themselves.
         """
         # under torch.func's transforms (symdp.finish) a branch on data is not allowed
         if not self.homogeneous or torch._C._are_functorch_transforms_active():
@@ -185,6 +263,21 @@ class ReLUPhi(nn.Module):
             return None
         m = base.mean(-1, keepdim=True) + shifts  # (..., K)
         return self._from_parts(m.clamp(min=0).unsqueeze(-1), (-m).clamp(min=0).unsqueeze(-1))
+
+    def pieces(self) -> int | None:
+        """How many affine pieces phi has (:func:`_tabulate`); None beyond the table's limit."""
+        with torch.no_grad():
+            table = _tabulate(self.net)
+        return None if table is None else table[0].numel() + 1
+
+    def _table(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """phi's pieces in the dtype of ``X`` (:func:`_tabulate`), or None under ``torch.func``
+        transforms (whose batching cannot follow a table's data-dependent size) and where the
+        pieces are too many."""
+        if torch._C._are_functorch_transforms_active():
+            return None
+        table = _tabulate(self.net)
+        return None if table is None else (table[0].to(X.dtype), table[1].to(X.dtype))
 
     def _from_parts(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         """The mean embedding from the means of the positive and negative parts, ``(..., 1)``

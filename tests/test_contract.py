@@ -18,7 +18,7 @@ PROFILES = {"paper": {"N": 128, "seeds": 10}, "ci": {"N": 32, "seeds": 2}}
 
 # What each chapter reads, from its text: the build runs exactly these before the chapters.
 SWEEPS = {"03_representation": ("regression",), "05_linear": ("table2",),
-          "06_scaling": ("figure3",), "07_nonlinear": ("table3",),
+          "06_scaling": ("figure3", "figure3_firm"), "07_nonlinear": ("table3",),
           "08_implicit_bias": ("implicit_bias",)}
 
 

@@ -72,6 +72,11 @@ def test_paper_profiles_have_the_decks_sizes():
     fig3 = Counter(r["labels"]["N"] for r in ex.EXPERIMENTS["figure3"].runs("paper"))
     assert fig3 == {N: 21 for N in (128, 256, 512, 1024, 2048, 4096, 10_000)}
     assert Counter(r["labels"]["N"] for r in ex.EXPERIMENTS["figure3"].runs("ci")) == {16: 2, 64: 2}
+    firm = ex.EXPERIMENTS["figure3_firm"].runs("paper")
+    assert Counter(r["labels"]["N"] for r in firm) == {N: 7 for N in fig3}
+    assert all(r["kwargs"]["arch"]["phi_hidden_bias"] for r in firm)
+    assert not any(r["kwargs"]["arch"]["phi_hidden_bias"]
+                   for r in ex.EXPERIMENTS["figure3"].runs("paper"))
     cells = {(r["labels"]["phi"], r["labels"]["zero_last"], r["labels"]["gradient"])
              for r in ex.EXPERIMENTS["implicit_bias"].runs("paper")}
     assert len(cells) == 12

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from symdp import networks
 from symdp.networks import (ArchitectureConfig, DeepSetPolicy, IdentityPhi, MLPPolicy, MomentsPhi,
-                            ReLUPhi, count_parameters, make_policy)
+                            ReLUPhi, count_parameters, detached_twin, make_policy)
 
 
 @pytest.mark.parametrize("phi, expected", [("identity", 49_409), ("moments", 49_793),
@@ -127,8 +128,11 @@ def test_relu_phi_at_shifts_forms_no_states_only_where_every_firm_keeps_its_sign
     assert ReLUPhi(hidden_bias=True).mean_at_shifts(base.float(), torch.zeros(2, 1)) is None
 
 
+@pytest.mark.parametrize("route", ["table", "firm by firm"])
 @pytest.mark.parametrize("N", [128, 5000])  # 5,000 firms: more than one piece per state
-def test_phi_with_hidden_biases_without_gradient_matches_phi_at_every_firm(N):
+def test_phi_with_hidden_biases_without_gradient_matches_phi_at_every_firm(N, route, monkeypatch):
+    if route == "firm by firm":  # no table small enough: evaluated in pieces of firms
+        monkeypatch.setattr(networks, "_MAX_PIECES", 1)
     torch.manual_seed(2)
     phi = ReLUPhi(L=4, hidden_bias=True).double()
     X = torch.randn(3, 50, N, dtype=torch.float64)
@@ -136,3 +140,58 @@ def test_phi_with_hidden_biases_without_gradient_matches_phi_at_every_firm(N):
     with torch.no_grad():
         pieces = phi.mean(X)
     torch.testing.assert_close(pieces, direct, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("depth, width", [(1, 128), (2, 128), (2, 32), (3, 8)])
+def test_a_phi_with_hidden_biases_is_the_piecewise_affine_function_its_table_says(depth, width):
+    """On each piece between consecutive knots phi is the tabulated affine function; adjacent
+    pieces meet at their knot (phi is continuous); no more than (width + 1)^depth pieces."""
+    torch.manual_seed(3)
+    phi = ReLUPhi(L=4, width=width, depth=depth, hidden_bias=True).double()
+    knots, coef = networks._tabulate(phi.net)
+    assert 1 + knots.numel() <= (width + 1) ** depth and knots.numel() >= width // 2
+    assert bool((knots[1:] > knots[:-1]).all())
+    inner = torch.cat([knots[:1] - 1.0, 0.5 * (knots[1:] + knots[:-1]), knots[-1:] + 1.0])
+    x = torch.cat([inner, torch.randn(500, dtype=torch.float64) * 3])
+    piece = torch.searchsorted(knots, x)
+    tabulated = coef[piece, :4] * x[:, None] + coef[piece, 4:]
+    torch.testing.assert_close(tabulated, phi(x), atol=1e-12, rtol=0)
+    left, right = coef[:-1], coef[1:]  # the pieces either side of each knot
+    torch.testing.assert_close(left[:, :4] * knots[:, None] + left[:, 4:],
+                               right[:, :4] * knots[:, None] + right[:, 4:], atol=1e-12, rtol=0)
+
+
+def test_tomorrows_policy_from_the_table_has_the_value_and_gradient_of_phi_at_every_firm():
+    """The time-iteration step's copy (weights detached) looks phi up in its table; the value
+    and the gradient in the states equal phi evaluated at every firm."""
+    torch.manual_seed(4)
+    policy = make_policy(ArchitectureConfig(phi_hidden_bias=True, zero_last=False)).double()
+    twin = detached_twin(policy)
+    X = (torch.rand(4, 7, 64, dtype=torch.float64) * 2 - 0.5).requires_grad_()
+    direct = policy(X)
+    looked_up = twin(X)
+    torch.testing.assert_close(looked_up, direct, atol=1e-12, rtol=0)
+    g_direct, = torch.autograd.grad(direct.sum(), X)
+    g_looked_up, = torch.autograd.grad(twin(X).sum(), X)
+    assert g_direct.abs().max() > 1e-4
+    torch.testing.assert_close(g_looked_up, g_direct, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_phi_with_hidden_biases_from_its_table_has_the_gradient_in_the_weights_of_phi_at_every_firm(
+        depth):
+    """Trained through its table, phi passes each weight the gradient it has evaluated at every
+    firm (the pieces are fixed under a small change of weights)."""
+    torch.manual_seed(5)
+    policy = make_policy(ArchitectureConfig(phi_hidden_bias=True, phi_depth=depth,
+                                            zero_last=False)).double()
+    X = torch.rand(6, 3, 50, dtype=torch.float64) * 2 - 0.5
+    looked_up = policy(X)
+    direct = policy.rho(policy.phi(X).mean(-2)).squeeze(-1)  # phi at every firm
+    torch.testing.assert_close(looked_up, direct, atol=1e-12, rtol=0)
+    weights = [p for p in policy.phi.parameters()]
+    g_looked_up = torch.autograd.grad(looked_up.pow(2).sum(), weights)
+    g_direct = torch.autograd.grad(direct.pow(2).sum(), weights)
+    for a, b in zip(g_looked_up, g_direct):
+        assert b.abs().max() > 1e-6
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)

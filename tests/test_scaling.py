@@ -63,26 +63,29 @@ def test_step_seconds_validates():
         step_seconds(ModelParams(N=4), "relu", SMALL, warmup=-1)
 
 
-def test_figure_3_draws_the_per_firm_line_and_puts_the_mse_power_in_the_label():
+def test_figure_3_draws_the_per_firm_network_dashed_and_puts_the_mse_power_in_the_label():
     import matplotlib.pyplot as plt
     import pandas as pd
 
     from symdp.studies.scaling import quantiles_by_n
     from symdp.book.figures import scaling_in_n
 
-    rows = [{"N": N, "success": True, "fit_seconds": 1 + N / 500 + s, "epochs": 4.0,
-             "val_mse": 1.5e-7, "policy_rel_error": 1e-3} for N in (128, 1024) for s in range(3)]
-    per_firm = pd.Series([2.0, 16.0], index=[128, 1024])
-    fig = scaling_in_n(quantiles_by_n(pd.DataFrame(rows)), per_firm_epoch=per_firm)
+    def summary(seconds, mse):
+        return quantiles_by_n(pd.DataFrame([
+            {"N": N, "success": True, "fit_seconds": seconds * (1 + N / 500) + s, "epochs": 4.0,
+             "val_mse": mse, "policy_rel_error": 1e-3} for N in (128, 1024) for s in range(3)]))
+
+    fig = scaling_in_n(summary(1.0, 1.5e-7), per_firm=summary(3.0, 2.5e-7))
     ax_t, _, ax_m = fig.axes
     dashed = [line for line in ax_t.lines if line.get_linestyle() == "--"]
-    assert len(dashed) == 1
-    assert list(dashed[0].get_ydata()) == [2.0, 16.0]
+    assert len(dashed) == 2  # the per-firm network's time to solution and time per epoch
+    assert list(dashed[0].get_ydata()) == pytest.approx([3 * (1 + 128 / 500) + 1,
+                                                          3 * (1 + 1024 / 500) + 1])
     fig.canvas.draw()
     assert ax_m.yaxis.get_offset_text().get_text() == ""  # nothing over the panel title
     assert "10^{-7}" in ax_m.get_ylabel()
-    # the plotted medians are in units of 1e-7
-    assert max(max(line.get_ydata()) for line in ax_m.lines) == pytest.approx(1.5)
+    # the plotted medians are in units of 1e-7, both networks on one scale
+    assert max(max(line.get_ydata()) for line in ax_m.lines) == pytest.approx(2.5)
     plt.close(fig)
 
 

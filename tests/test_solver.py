@@ -173,6 +173,7 @@ def test_train_points_subsamples_the_grid():
     ({"dtype": "float16"}, "dtype"), ({"device": "tpu"}, "device"), ({"gradient": "half"}, "gradient"),
     ({"threads": 0}, "threads"), ({"train_points": 0}, "train_points"), ({"T": 0}, "T"),
     ({"grid_redraws": -1}, "grid_redraws"), ({"grid_redraws": 1.0}, "grid_redraws"),
+    ({"plateau_checks": -1}, "plateau_checks"), ({"lr_halvings": 1.5}, "lr_halvings"),
 ])
 def test_solver_config_validation(kw, name):
     with pytest.raises(ValueError, match=f"^{name}"):
@@ -333,6 +334,34 @@ def test_the_learning_rate_decays_once_per_epoch(monkeypatch):
     assert steps[0].optimizer.param_groups[0]["lr"] == pytest.approx(cfg.lr * 0.5**3)
     with pytest.raises(ValueError, match="lr_decay"):
         replace(TINY, lr_decay=0.0)
+
+
+def test_the_learning_rate_halves_after_validated_checks_without_a_new_best_at_most_twice():
+    cfg = SolverConfig(plateau_checks=2, lr_halvings=2)
+    checks = solver._Checks(per_epoch=4, every=1, started=0.0)
+    vals = [math.nan, 5.0, 4.0, 4.5, math.nan, 4.2, 3.0, 3.5, 3.6, 3.7, 3.8, 3.9, 4.0]
+    halved = [checks.plateaued(v, cfg) for v in vals]
+    # skipped validations (NaN) do not count; the third plateau finds both halvings spent
+    assert [i for i, h in enumerate(halved) if h] == [5, 8]
+    checks.new_grid(9.0)  # a redrawn grid: its first validation is the best on it
+    assert checks.best_val == checks.val_mse == 9.0 and checks.since_best == 0
+    assert not solver._Checks(4, 1, 0.0).plateaued(1.0, SolverConfig(plateau_checks=0))
+
+
+@pytest.mark.parametrize("plateau_checks, halvings", [(0, 0), (3, 2)])
+def test_a_fit_that_stalls_near_the_tolerance_halves_its_learning_rate(plateau_checks, halvings,
+                                                                       monkeypatch):
+    p = ModelParams(N=8)
+    steps = []
+    real = solver.training_step
+    monkeypatch.setattr(solver, "training_step", lambda *a: steps.append(real(*a)) or steps[-1])
+    monkeypatch.setattr(solver, "_validation_mse", lambda *a: 1.0)  # validated, never better
+    torch.manual_seed(0)
+    cfg = replace(TINY, plateau_checks=plateau_checks, checks_per_epoch=4)  # 12 checks
+    fit = solver._fit(as_model(p), make_policy("identity", N=8), solver._pick_grid(p, cfg, **KW),
+                      cfg, started=0.0)
+    assert len(fit.history) == 12
+    assert steps[0].optimizer.param_groups[0]["lr"] == pytest.approx(cfg.lr * 0.5**halvings)
 
 
 def test_the_fit_step_redraws_the_grid_once_the_tolerance_is_met():

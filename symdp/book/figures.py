@@ -455,51 +455,56 @@ def relative_error_bands(bands, labels=None, log: bool = True):
 # --- Chapter 6 (scaling in N) -----------------------------------------------------------------
 
 
-def scaling_in_n(summary, per_firm_epoch=None):
-    """Deck Figure 3: computation time and accuracy of one architecture against N.
+def scaling_in_n(summary, per_firm=None):
+    """Deck Figure 3: computation time and accuracy against N, of one network or two.
 
     Parameters
     ----------
     summary : pandas.DataFrame
-        Indexed by N, from :func:`symdp.studies.baselines.scaling_summary`: medians ``fit_seconds``,
-        ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their ``_lo``/``_hi``
-        quantiles.
-    per_firm_epoch : pandas.Series, optional
-        Indexed by N: seconds per epoch of a second network (chapter 6: phi evaluated at every
-        firm, from timed steps), drawn dashed in panel (a).
+        Indexed by N, from :func:`symdp.studies.scaling.quantiles_by_n`: medians
+        ``fit_seconds``, ``seconds_per_epoch``, ``policy_rel_error``, ``val_mse`` and their
+        ``_lo``/``_hi`` quantiles.
+    per_firm : pandas.DataFrame, optional
+        The same for a second network (chapter 6: phi with hidden biases, evaluated at every
+        firm), drawn with square markers and dashed lines in every panel.
 
     Returns
     -------
     matplotlib.figure.Figure
         (a) time to solution and time per epoch (log-log), with a line proportional to N
-        through the last point; (b) policy error in percent and (c) validation MSE, on linear
-        axes from zero. Markers are medians, bars the spread.
+        through the first network's last point; (b) policy error in percent and (c) validation
+        MSE, on linear axes from zero. Markers are medians, bars the spread.
     """
     if len(summary) == 0:
         raise ValueError("summary is empty: nothing to plot")
     N = np.asarray(summary.index, dtype=float)
     fig, (ax_t, ax_e, ax_m) = _row_of_panels(3, width=3.3, sharey=False)
+    networks = [(summary, "o", "-", "")]
+    if per_firm is not None and len(per_firm):
+        networks.append((per_firm, "s", "--", r"$\phi$ at every firm: "))
+    mse_peak = max(float(np.nanmax(df["val_mse_hi"].to_numpy(float))) for df, *_ in networks)
+    power = int(np.floor(np.log10(mse_peak))) if np.isfinite(mse_peak) and mse_peak > 0 else 0
 
-    def series(ax, col, scale=1.0, **kw):
-        y = scale * summary[col].to_numpy(float)
-        lo = scale * summary[f"{col}_lo"].to_numpy(float)
-        hi = scale * summary[f"{col}_hi"].to_numpy(float)
-        ax.errorbar(N, y, yerr=[y - lo, hi - y], marker="o", ms=4, capsize=2.5, **kw)
+    def series(ax, df, col, marker, ls, scale=1.0, **kw):
+        x = np.asarray(df.index, dtype=float)
+        y = scale * df[col].to_numpy(float)
+        lo = scale * df[f"{col}_lo"].to_numpy(float)
+        hi = scale * df[f"{col}_hi"].to_numpy(float)
+        ax.errorbar(x, y, yerr=[y - lo, hi - y], marker=marker, ms=4, capsize=2.5, ls=ls, **kw)
         return y
 
-    y = series(ax_t, "fit_seconds", color="C0", label="time to solution")
-    series(ax_t, "seconds_per_epoch", color="C1", label="time per epoch")
-    if per_firm_epoch is not None:
-        ax_t.plot(np.asarray(per_firm_epoch.index, dtype=float),
-                  per_firm_epoch.to_numpy(float), color="C3", ls="--", marker="s", ms=3.5,
-                  label=r"per epoch, $\phi$ at every firm")
-    ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
-    series(ax_e, "policy_rel_error", scale=100.0, color="C0")
-    # The MSE's power of ten goes into the axis label: matplotlib's offset text ("1e-7") would sit
-    # on the panel title.
-    peak = float(np.nanmax(summary["val_mse_hi"].to_numpy(float)))
-    power = int(np.floor(np.log10(peak))) if np.isfinite(peak) and peak > 0 else 0
-    series(ax_m, "val_mse", scale=10.0 ** -power, color="C0")
+    for k, (df, marker, ls, name) in enumerate(networks):
+        colors = ("C0", "C1") if k == 0 else ("C3", "C2")
+        y = series(ax_t, df, "fit_seconds", marker, ls, color=colors[0],
+                   label=f"{name}time to solution")
+        series(ax_t, df, "seconds_per_epoch", marker, ls, color=colors[1],
+               label=f"{name}time per epoch")
+        if k == 0:
+            ax_t.plot(N, y[-1] * N / N[-1], color="k", lw=0.9, ls=":", label=r"$\propto N$")
+        series(ax_e, df, "policy_rel_error", marker, ls, scale=100.0, color=colors[0])
+        # The MSE's power of ten goes into the axis label: matplotlib's offset text ("1e-7")
+        # would sit on the panel title.
+        series(ax_m, df, "val_mse", marker, ls, scale=10.0 ** -power, color=colors[0])
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
     ax_t.set_yscale("log")
@@ -517,7 +522,7 @@ def scaling_in_n(summary, per_firm_epoch=None):
     ax_e.set(ylabel=r"policy error $|u - u_{LQ}|/|u_{LQ}|$ (%)", title="(b) Policy error")
     unit = rf" ($\times 10^{{{power}}}$)" if power else ""
     ax_m.set(ylabel="validation Euler MSE" + unit, title="(c) Validation MSE")
-    ax_t.legend(loc="best", fontsize=8)
+    ax_t.legend(loc="best", fontsize=7 if len(networks) > 1 else 8)
     return fig
 
 

@@ -47,6 +47,7 @@ MEDIAN_OVER = {
     "table2": "successful runs",
     "table3": "all completed runs",
     "figure3": "all trials",
+    "figure3_firm": "all trials",
     "implicit_bias": "none: shares of runs (and the median slope of all runs)",
 }
 
@@ -59,7 +60,7 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
 
     One column per fit or sweep: chapter 5's baselines (:class:`~symdp.solver.SolverConfig`
     and :class:`~symdp.networks.ArchitectureConfig` defaults), and the sweeps ``table2``
-    (chapter 5), ``figure3`` (chapter 6), ``table3`` (chapter 7) and ``implicit_bias``
+    (chapter 5), ``figure3`` and ``figure3_firm`` (chapter 6), ``table3`` (chapter 7) and ``implicit_bias``
     (chapter 8) of :mod:`symdp.runs.experiments` at ``profile``; a setting that varies within a sweep
     lists its values. Chapter 7's own fits set their epoch cap and tolerance as chapter
     parameters, shown at the top of that chapter.
@@ -179,6 +180,7 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
         "firms N": "the chapter's N", "fits per configuration": "1 (the chapter's seed)",
         "medians over": "none: one fit per network"})
     for name, label in [("table2", "Table 2 (chapter 5)"), ("figure3", "Figure 3 (chapter 6)"),
+                        ("figure3_firm", "Figure 3, phi at every firm (chapter 6)"),
                         ("table3", "Table 3 (chapter 7)"),
                         ("implicit_bias", "the root-selection study (chapter 8)")]:
         runs = experiments.EXPERIMENTS[name].runs(profile)
