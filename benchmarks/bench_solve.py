@@ -71,7 +71,8 @@ class _BytesTouched(TorchDispatchMode):
         return out
 
 
-def _step_and_check(N: int, phi: str | ArchitectureConfig, batch: int, states: int, nodes: int, mode):
+def _step_and_check(N: int, phi: str | ArchitectureConfig, batch: int, states: int, nodes: int,
+                    mode):
     """Run one training step of ``batch`` states and one validation pass of ``states`` under
     ``mode`` (a fresh one each), returning the two modes."""
     params = ModelParams(N=N)
@@ -87,7 +88,8 @@ def _step_and_check(N: int, phi: str | ArchitectureConfig, batch: int, states: i
     return train, val
 
 
-def flops_per_step(N: int, phi: str | ArchitectureConfig, batch: int, val_points: int, nodes: int = 7) -> tuple[int, int]:
+def flops_per_step(N: int, phi: str | ArchitectureConfig, batch: int, val_points: int,
+                   nodes: int = 7) -> tuple[int, int]:
     """Matmul FLOPs of one training step (forward + backward) and of one validation pass
     (counted on 8 states and scaled: a pass is linear in its states, and at a million firms the
     whole pass at once would not fit in memory)."""

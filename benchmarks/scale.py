@@ -129,7 +129,8 @@ def main() -> None:
         checks_per_epoch = statistics.median(r["val_checks"] / max(r["epochs"], 1e-9) for r in runs)
         epoch_flops = 64 * train_flops + checks_per_epoch * val_flops
         med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
-        row = {"N": N, "arch": args.arch, "successes": sum(r["success"] for r in runs), "seeds": args.seeds,
+        row = {"N": N, "arch": args.arch, "successes": sum(r["success"] for r in runs),
+               "seeds": args.seeds,
                "median_fit_seconds": med("fit_seconds"), "median_epochs": med("epochs"),
                "median_seconds_per_epoch": med("seconds_per_epoch"),
                "max_peak_rss_gb": max(r["peak_rss_gb"] for r in runs),

@@ -126,13 +126,14 @@ class MomentsPhi(nn.Module):
         return torch.stack(out, -1)
 
 
-#: Firm evaluations per piece when phi with hidden biases is evaluated without gradient: 4,096
-#: rows of width 128 are 2 MB a layer (measured at N = 128, width 128: 1,024 to 4,096 a piece
-#: equally fast, 16,384 two-fifths slower, a validation batch at once 3.4x slower).
+#: Firm evaluations per block when phi with hidden biases is evaluated layer by layer without
+#: gradient (beyond a table's limit): 4,096 rows of width 128 are 2 MB a layer (measured at
+#: N = 128, width 128: 1,024 to 4,096 a block equally fast, 16,384 two-fifths slower, a
+#: validation batch at once 3.4x slower).
 _PHI_CHUNK = 4096
 #: A phi with hidden biases is tabulated (:func:`_tabulate`) when it has at most this many
 #: affine pieces; a phi of depth d and width w has at most (w + 1)^d (depth 2, width 128:
-#: 16,641; the deck's networks, trained, about 250).
+#: 16,641), the deck's far fewer (chapter 6 counts them).
 _MAX_PIECES = 1 << 16
 #: Firms looked up at once in a table of pieces without gradient (bounded memory at large N).
 _LOOKUP_CHUNK = 1 << 20
@@ -172,8 +173,9 @@ def _tabulate(net: MLP) -> tuple[torch.Tensor, torch.Tensor] | None:
             if knots.numel() >= _MAX_PIECES:
                 return None
             # a point inside each new piece: its parent piece, and the units active there
-            mid = (0.5 * (torch.cat([knots[:1] - 1.0, knots]) + torch.cat([knots, knots[-1:] + 1.0]))
-                   if knots.numel() else knots.new_zeros(1))
+            lo = torch.cat([knots[:1] - 1.0, knots])
+            hi = torch.cat([knots, knots[-1:] + 1.0])
+            mid = 0.5 * (lo + hi) if knots.numel() else knots.new_zeros(1)
             parent = torch.searchsorted(parents, mid)
             active = (s[parent] * mid[:, None] + c[parent] > 0).to(s.dtype)
         slope, intercept = slope[parent] * active, intercept[parent] * active
@@ -289,10 +291,10 @@ class ReLUPhi(nn.Module):
 
     @torch.no_grad()
     def _mean_in_chunks(self, X: torch.Tensor) -> torch.Tensor:
-        """phi at every firm, averaged, in pieces of about ``_PHI_CHUNK`` firms (no gradient).
+        """phi at every firm, averaged, in blocks of about ``_PHI_CHUNK`` firms (no gradient).
 
         Formed whole, a batch of states holds states x N x width numbers per layer, far out of
-        cache: each layer's ReLU then costs more than its matmul. In pieces, each layer runs in
+        cache: each layer's ReLU then costs more than its matmul. In blocks, each layer runs in
         place in cache; the output layer, being affine, is applied once to the mean of the last
         hidden layer.
         """
@@ -302,7 +304,7 @@ class ReLUPhi(nn.Module):
         sums = []
         for block in rows.split(max(1, _PHI_CHUNK // N)):
             total = 0.0
-            for part in block.split(_PHI_CHUNK, dim=-1):  # N beyond one piece: a row at a time
+            for part in block.split(_PHI_CHUNK, dim=-1):  # N beyond one block: a row at a time
                 h = part.reshape(-1, 1)
                 for layer in hidden:
                     h = layer(h).relu_()

@@ -78,6 +78,10 @@ class SolverConfig:
     # step: at 1e-3, the first steps of rho's output layer, all of one sign, killed its last
     # hidden layer in 3 of 14 seeds of Table 2's L = 2 row; at 3e-4 in none of 6
     lr: float = 3e-4
+    # the rate rises linearly to lr over the first steps (multiplying any other change): from
+    # the level start, Adam's first steps at full rate still killed rho's last hidden layer in 2
+    # of Table 2's 20 L = 2 seeds; over 32 steps in neither (16: one)
+    warmup_steps: int = 32
     lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
     # once validation runs, the learning rate halves after this many validated checks in a row
     # without a new best validation MSE on the grid (0: never), at most lr_halvings times:
@@ -113,7 +117,7 @@ class SolverConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("plateau_checks", "lr_halvings"):
+        for name in ("plateau_checks", "lr_halvings", "warmup_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
@@ -500,6 +504,7 @@ def _redrawn(model: Model, policy: nn.Module, grid: Grid,
 def training_step(model: Model | ModelParams, policy: nn.Module, draws: Draws,
                   config: SolverConfig) -> Callable[[torch.Tensor], torch.Tensor]:
     """The solver's Adam step, as a function of the minibatch; it returns the loss before the step.
+    Over the first ``config.warmup_steps`` calls the learning rate rises linearly to its value.
 
     The loss is the mean squared Euler residual. With ``config.gradient == "semi"`` tomorrow's
     policy u(X') is evaluated at the current weights but detached, so each step moves u(X) towards
@@ -514,7 +519,14 @@ def training_step(model: Model | ModelParams, policy: nn.Module, draws: Draws,
     # element-wise passes (foreach) were a third of a mean-only network's step
     opt = torch.optim.Adam(policy.parameters(), lr=config.lr, fused=True)
 
+    taken = 0
+
     def step(X: torch.Tensor) -> torch.Tensor:
+        nonlocal taken
+        if taken < config.warmup_steps:  # lr * (taken + 1) / warmup_steps, times any other change
+            for group in opt.param_groups:
+                group["lr"] *= (taken + 1) / taken if taken else 1 / config.warmup_steps
+        taken += 1
         r = model.euler_residual(policy, X, draws.quadrature, policy_next=frozen)
         loss = r.pow(2).mean()
         opt.zero_grad(set_to_none=True)

@@ -174,6 +174,7 @@ def test_train_points_subsamples_the_grid():
     ({"threads": 0}, "threads"), ({"train_points": 0}, "train_points"), ({"T": 0}, "T"),
     ({"grid_redraws": -1}, "grid_redraws"), ({"grid_redraws": 1.0}, "grid_redraws"),
     ({"plateau_checks": -1}, "plateau_checks"), ({"lr_halvings": 1.5}, "lr_halvings"),
+    ({"warmup_steps": -1}, "warmup_steps"),
 ])
 def test_solver_config_validation(kw, name):
     with pytest.raises(ValueError, match=f"^{name}"):
@@ -249,7 +250,7 @@ def test_the_training_step_is_one_adam_step_on_the_mean_squared_residual():
     X = grid.train[:4]
     grads = {}
     for gradient in ("semi", "full"):
-        cfg = replace(TINY, gradient=gradient, lr=1e-2)
+        cfg = replace(TINY, gradient=gradient, lr=1e-2, warmup_steps=0)
         a = LinearPolicy(0.1, 0.0, trainable=True).float()
         b = LinearPolicy(0.1, 0.0, trainable=True).float()
         loss = training_step(p, a, grid.draws, cfg)(X)
@@ -327,13 +328,27 @@ def test_the_learning_rate_decays_once_per_epoch(monkeypatch):
     real = solver.training_step
     monkeypatch.setattr(solver, "training_step", lambda *a: steps.append(real(*a)) or steps[-1])
     torch.manual_seed(0)
-    cfg = replace(TINY, val_tolerance=1e-12, lr_decay=0.5)  # 3 epochs, never converges
+    cfg = replace(TINY, val_tolerance=1e-12, lr_decay=0.5, warmup_steps=0)  # 3 epochs, never converges
     fit = solver._fit(as_model(p), make_policy("identity", N=8), solver._pick_grid(p, cfg, **KW),
                       cfg, started=0.0)
     assert fit.epochs == 3.0
     assert steps[0].optimizer.param_groups[0]["lr"] == pytest.approx(cfg.lr * 0.5**3)
     with pytest.raises(ValueError, match="lr_decay"):
         replace(TINY, lr_decay=0.0)
+
+
+def test_the_learning_rate_rises_linearly_over_the_warmup_and_multiplies_other_changes():
+    p = ModelParams(N=8)
+    grid = solver._pick_grid(p, TINY, **KW)
+    step = training_step(p, LinearPolicy(0.1, 0.0, trainable=True).float(), grid.draws,
+                         replace(TINY, lr=1e-2, warmup_steps=4))
+    rates = []
+    for k in range(6):
+        if k == 2:  # a halving on the way (a plateau) stays
+            step.optimizer.param_groups[0]["lr"] *= 0.5
+        step(grid.train[:4])
+        rates.append(step.optimizer.param_groups[0]["lr"])
+    assert rates == pytest.approx([2.5e-3, 5e-3, 3.75e-3, 5e-3, 5e-3, 5e-3])
 
 
 def test_the_learning_rate_halves_after_validated_checks_without_a_new_best_at_most_twice():
@@ -357,7 +372,7 @@ def test_a_fit_that_stalls_near_the_tolerance_halves_its_learning_rate(plateau_c
     monkeypatch.setattr(solver, "training_step", lambda *a: steps.append(real(*a)) or steps[-1])
     monkeypatch.setattr(solver, "_validation_mse", lambda *a: 1.0)  # validated, never better
     torch.manual_seed(0)
-    cfg = replace(TINY, plateau_checks=plateau_checks, checks_per_epoch=4)  # 12 checks
+    cfg = replace(TINY, plateau_checks=plateau_checks, checks_per_epoch=4, warmup_steps=0)  # 12 checks
     fit = solver._fit(as_model(p), make_policy("identity", N=8), solver._pick_grid(p, cfg, **KW),
                       cfg, started=0.0)
     assert len(fit.history) == 12

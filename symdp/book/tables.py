@@ -60,9 +60,9 @@ def solver_conventions(profile: str = "paper", collapse: bool = False):
 
     One column per fit or sweep: chapter 5's baselines (:class:`~symdp.solver.SolverConfig`
     and :class:`~symdp.networks.ArchitectureConfig` defaults), and the sweeps ``table2``
-    (chapter 5), ``figure3`` and ``figure3_firm`` (chapter 6), ``table3`` (chapter 7) and ``implicit_bias``
-    (chapter 8) of :mod:`symdp.runs.experiments` at ``profile``; a setting that varies within a sweep
-    lists its values. Chapter 7's own fits set their epoch cap and tolerance as chapter
+    (chapter 5), ``figure3`` and ``figure3_firm`` (chapter 6), ``table3`` (chapter 7) and
+    ``implicit_bias`` (chapter 8) of :mod:`symdp.runs.experiments` at ``profile``; a setting
+    that varies within a sweep lists its values. Chapter 7's own fits set their epoch cap and tolerance as chapter
     parameters, shown at the top of that chapter.
 
     Parameters
