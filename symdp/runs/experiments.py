@@ -174,8 +174,8 @@ TABLE3_CAPS = dict(max_epochs=80, max_seconds=90.0)  # converging rows need 6-45
 NONLINEAR_TOLERANCE = 1e-6  # validation tolerance for nu = 1.5 (the paper's code's value)
 FIGURE3_N = (128, 256, 512, 1024, 2048, 4096, 10_000)
 FIGURE3_TRIALS = 21  # the deck: "median value of 21 trials"
-# phi with hidden biases: a fit at N = 10,000 takes about half a minute with its testing, so
-# fewer trials keep the paper build within its time
+# phi with hidden biases: a run at N = 10,000 took about a minute on a shared core (2026-12-05),
+# so fewer trials keep the paper build shorter
 FIGURE3_FIRM_TRIALS = 7
 FIGURE3_CAPS = dict(max_epochs=60, max_seconds=120.0)  # converging runs need 9-15 epochs
 # Policy error of each trial on 64 fresh paths (not 256): at N = 10,000 the test simulation was a
@@ -339,8 +339,8 @@ class Experiment:
     (:mod:`symdp.runs.layouts`); ``deck_layout``, where the deck publishes the same table, gives
     its values in that layout (None where it does not). ``estimate_minutes`` is the expected wall
     time of a full sweep on this 2-core machine with 2 workers, per profile: for ``paper``, the
-    worker time measured in a from-scratch paper build divided by 4 (two workers; and that build
-    ran two chapters' sweeps at once on the two cores, which about doubled each run's wall time).
+    worker time measured in a from-scratch paper build (one sweep after another, a run on each
+    core) divided by 2.
     """
 
     name: str
@@ -373,49 +373,46 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table2",
             "Table 2: linear model (nu=1, N=128), 9 architectures x 20 seeds, cap 100 epochs; "
-            "paper: 28 worker-minutes in a from-scratch build (2 cores shared with other "
-            "sweeps), ci ~0.5 min",
-            _table2_runs, estimate_minutes={"paper": 7.0, "ci": 0.5},
+            "paper: 7.4 worker-minutes on 2 workers (2026-12-05), ci ~0.5 min",
+            _table2_runs, estimate_minutes={"paper": 3.7, "ci": 0.5},
             # Medians over the successful runs, as the deck's "-" for a row without one says.
             **_deck_table(TABLE2_ROWS, "successful", True, deck.DECK_TABLE2, deck.TABLE2_COLUMNS)),
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
-            "seeds, cap 80 epochs or 90 s; paper: not yet run as a sweep; the six phi(ReLU) "
-            "rows evaluate phi at every firm, 13.8-20.2 s a run with its testing at N=128 "
-            "(seeds 0-2 of the baseline row timed alone, median 15.9 s), about 32 "
-            "worker-minutes for their 120 runs at that rate, ci ~2 min",
-            _table3_runs, estimate_minutes={"paper": 20.0, "ci": 2.0},
+            "seeds, cap 80 epochs or 90 s; paper: 14.9 worker-minutes on 2 workers "
+            "(2026-12-05; the six phi(ReLU) rows, phi at every firm, 4-9 s a run), ci ~2 min",
+            _table3_runs, estimate_minutes={"paper": 7.5, "ci": 2.0},
             # Medians over every completed run: the deck's Very Shallow rows report the large
             # test MSEs of their failures. No policy error: nu = 1.5 has no exact policy.
             **_deck_table(TABLE3_ROWS, "completed", False, deck.DECK_TABLE3, deck.TABLE3_COLUMNS)),
         Experiment(
             "figure3",
-            "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 85 "
-            "worker-minutes in a from-scratch build with 256 test paths per trial (2 cores "
-            "shared with other sweeps; a quarter of it testing, now on 64 paths), ci ~0.2 min",
-            _figure3_runs, estimate_minutes={"paper": 17.5, "ci": 0.2},
+            "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 6.5 "
+            "worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 min",
+            _figure3_runs, estimate_minutes={"paper": 3.3, "ci": 0.2},
             layout=layouts.figure3_layout),
         Experiment(
             "figure3_firm",
             "Figure 3 with the deck's phi(ReLU), hidden biases, evaluated at every firm: nu=1, "
-            "N in 128..10,000 x 7 trials, cap 60 epochs; paper: estimated 10 worker-minutes "
-            "(seed 0 alone at N=10,000: a 29 s fit), ci ~0.2 min",
+            "N in 128..10,000 x 7 trials, cap 60 epochs; paper: 15.5 worker-minutes in a "
+            "from-scratch build on 2 workers (2026-12-05; a run at N=10,000 about a minute), "
+            "ci ~0.2 min",
             functools.partial(_figure3_runs, per_firm=True),
-            estimate_minutes={"paper": 10.0, "ci": 0.2}, layout=layouts.figure3_layout),
+            estimate_minutes={"paper": 7.8, "ci": 0.2}, layout=layouts.figure3_layout),
         Experiment(
             "implicit_bias",
             "Implicit bias: the LQ root each fit selects, phi x init x gradient x 8 seeds "
-            "(nu=1, N=128), cap 100 epochs; paper: 18 worker-minutes in a from-scratch build (2 "
-            "cores shared with other sweeps), ci ~0.3 min",
-            _implicit_runs, estimate_minutes={"paper": 4.5, "ci": 0.3},
+            "(nu=1, N=128), cap 100 epochs; paper: 6.8 worker-minutes in a from-scratch build "
+            "on 2 workers (2026-12-05), ci ~0.3 min",
+            _implicit_runs, estimate_minutes={"paper": 3.4, "ci": 0.3},
             layout=layouts.implicit_bias_layout),
         Experiment(
             "regression",
             "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 10 seeds; "
-            "paper: estimated 20 worker-minutes (one seed of the grid timed at about 2), ci ~0.2 "
+            "paper: 8.6 worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 "
             "min",
-            _regression_runs, estimate_minutes={"paper": 10.0, "ci": 0.2},
+            _regression_runs, estimate_minutes={"paper": 4.3, "ci": 0.2},
             layout=layouts.regression_layout),
     )
 }
