@@ -184,7 +184,9 @@ def test_three_point_fit_is_the_same_under_generic_cpu_kernels():
     generic = float(out.stdout.strip().splitlines()[-1])
     config = sparse_grid_config(points=3, steps=1000, T=15, test_trajectories=4)
     here = fit_sparse_grid(ModelParams(N=16), ["relu"], [0], config)[("relu", 0)]
-    assert here.policy_rel_error == pytest.approx(generic, rel=0.01)
+    # the fit now ends within about 2e-5 of the exact policy, where 1% of the error is below the
+    # kernels' rounding: absolutely, the float32 drift (4% of an error of 1e-2) still fails
+    assert here.policy_rel_error == pytest.approx(generic, rel=0.01, abs=1e-4)
 
 
 def test_sparse_grid_table_rejects_empty():
