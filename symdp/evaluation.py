@@ -19,6 +19,7 @@ states with the expectation over all N + 1 shocks taken by (antithetic) Monte Ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from .params import ModelParams
 
 __all__ = ["StationarityCheck", "FreshDraws", "Evaluation", "residual_mse", "evaluate",
            "fitted_linear_policy", "linear_fit", "sample_points", "fresh_draw_residual",
-           "semi_gradient_factor"]
+           "semi_gradient_factor", "actions_and_residuals"]
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,9 @@ def evaluate(
             at = np.flatnonzero(f_dates == t)
             if len(at):
                 kept[torch.as_tensor(at)] = X[torch.as_tensor(f_paths[at])]
-        u_t = torch.cat([policy(Xc) for Xc in X.split(rows)])
-        r_t = torch.cat([euler_residual(params, policy, Xc, W_hat, nodes, weights)
-                         for Xc in X.split(rows)])
+        u_t, r_t = actions_and_residuals(
+            X, rows, policy,
+            lambda Xc, u: euler_residual(params, policy, Xc, W_hat, nodes, weights, actions=u))
         mean_X[:, t] = X.double().mean(-1).cpu().numpy()
         u_out[:, t] = u_t.double().cpu().numpy()
         res[:, t] = r_t.double().cpu().numpy()
@@ -267,6 +268,22 @@ def evaluate(
             fresh_res = np.full(len(f_paths), np.inf)
     return Evaluation(mean_X, u_out, res, u_lq, mean_lq, stationary, reason, check,
                       fresh_res, f_paths if fresh else None, f_dates if fresh else None)
+
+
+def actions_and_residuals(X: torch.Tensor, rows: int, act: Callable[[torch.Tensor], torch.Tensor],
+                          residual: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Today's actions ``act(Xc)`` and the Euler residuals ``residual(Xc, actions)`` at the
+    states X, ``rows`` states at a time.
+
+    The residual is handed the actions already computed, so a test path evaluates each state's
+    policy once, not again inside the residual (with 7 nodes, a ninth of its evaluations).
+    """
+    u, r = [], []
+    for Xc in X.split(rows):
+        u.append(act(Xc))
+        r.append(residual(Xc, u[-1]))
+    return torch.cat(u), torch.cat(r)
 
 
 def semi_gradient_factor(params: ModelParams, policy, X: torch.Tensor, W_hat: torch.Tensor,

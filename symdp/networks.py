@@ -201,6 +201,39 @@ def _lookup_block(X: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor) -> t
     return (at[..., :n_out] * X.unsqueeze(-1) + at[..., n_out:]).mean(-2)
 
 
+class _TableCache:
+    """The last table of pieces a :class:`ReLUPhi` built, and the weights it was built from.
+
+    A table depends on the weights' values alone, so a consumer that needs no gradient in them
+    reuses it while they are unchanged: the solver's time-iteration twin (its weights are the
+    live ones, detached) takes the table today's policy built in the same step, and a
+    validation or test pass builds one per change of weights instead of one per call. Copies of
+    the module share the cache (``__deepcopy__``): a hit needs equal weights whatever module
+    asks. Keyed by values, not version counters: a fused optimizer step updates weights without
+    bumping them.
+    """
+
+    def __init__(self) -> None:
+        self.weights: list[torch.Tensor] | None = None  # None: nothing cached
+        self.table: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def __deepcopy__(self, memo) -> "_TableCache":
+        return self
+
+    def holds(self, weights: list[torch.Tensor]) -> bool:
+        """Whether the cached table was built from ``weights``' values."""
+        if self.weights is None or len(weights) != len(self.weights):
+            return False
+        return all(w.shape == kept.shape and w.dtype == kept.dtype and w.device == kept.device
+                   and torch.equal(w.detach(), kept) for w, kept in zip(weights, self.weights))
+
+    def put(self, weights: list[torch.Tensor],
+            table: tuple[torch.Tensor, torch.Tensor] | None) -> None:
+        """Keep ``table`` (None: too many pieces) as built from ``weights``."""
+        self.weights = [w.detach().clone() for w in weights]
+        self.table = None if table is None else (table[0].detach(), table[1].detach())
+
+
 class ReLUPhi(nn.Module):
     """:math:`\\phi` a ReLU network :math:`\\mathbb R \\to \\mathbb R^L`.
 
@@ -226,6 +259,7 @@ class ReLUPhi(nn.Module):
         super().__init__()
         self.L = L
         self.net = MLP(1, L, width=width, depth=depth, hidden_bias=hidden_bias, last_bias=True)
+        self._tables = _TableCache()
 
     @property
     def homogeneous(self) -> bool:
@@ -275,10 +309,19 @@ class ReLUPhi(nn.Module):
     def _table(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """phi's pieces in the dtype of ``X`` (:func:`_tabulate`), or None under ``torch.func``
         transforms (whose batching cannot follow a table's data-dependent size) and where the
-        pieces are too many."""
+        pieces are too many. Built afresh where the result needs a gradient in the weights;
+        otherwise the cached table of the same weights where there is one (:class:`_TableCache`).
+        """
         if torch._C._are_functorch_transforms_active():
             return None
-        table = _tabulate(self.net)
+        weights = [t for m in self.net if isinstance(m, nn.Linear)
+                   for t in (m.weight, m.bias) if t is not None]
+        needs_grad = torch.is_grad_enabled() and any(w.requires_grad for w in weights)
+        if needs_grad or not self._tables.holds(weights):
+            table = _tabulate(self.net)
+            self._tables.put(weights, table)
+        else:
+            table = self._tables.table
         return None if table is None else (table[0].to(X.dtype), table[1].to(X.dtype))
 
     def _from_parts(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:

@@ -195,3 +195,27 @@ def test_phi_with_hidden_biases_from_its_table_has_the_gradient_in_the_weights_o
     for a, b in zip(g_looked_up, g_direct):
         assert b.abs().max() > 1e-6
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+def test_a_phi_table_is_built_once_per_weights_unless_a_gradient_needs_it(monkeypatch):
+    """Today's policy (gradient in the weights) builds its table; its time-iteration copy and
+    passes without gradient reuse it while the weights are unchanged, and a changed weight, even
+    updated in place by a fused optimizer, rebuilds it."""
+    built = []
+    tabulate = networks._tabulate
+    monkeypatch.setattr(networks, "_tabulate", lambda net: built.append(1) or tabulate(net))
+    torch.manual_seed(6)
+    policy = make_policy(ArchitectureConfig(phi_hidden_bias=True, zero_last=False)).double()
+    twin = detached_twin(policy)
+    X = torch.rand(5, 40, dtype=torch.float64)
+    live = policy(X)
+    torch.testing.assert_close(twin(X), live.detach(), atol=0, rtol=0)
+    with torch.no_grad():
+        policy(X)
+    assert len(built) == 1
+    policy(X).sum().backward()  # a gradient in the weights: built afresh
+    assert len(built) == 2 and policy.phi.net[0].weight.grad.abs().max() > 0
+    torch.optim.Adam(policy.parameters(), lr=1e-2, fused=True).step()
+    direct = policy.rho(policy.phi(X).mean(-2)).squeeze(-1).detach()  # phi at every firm
+    torch.testing.assert_close(twin(X), direct, atol=1e-12, rtol=0)
+    assert len(built) == 3

@@ -98,6 +98,28 @@ def test_evaluate_accepts_the_stationary_lq_policy():
     assert ev.mean_X.shape == (8, 41) and np.all(np.abs(ev.mean_X - ev.mean_X_lq) < 1e-12)
 
 
+def test_a_test_path_evaluates_todays_policy_once_per_date():
+    # The residual is handed today's actions (evaluation.actions_and_residuals), not asked to
+    # evaluate the policy at the same states again.
+    p = ModelParams(N=32)
+    lq = lq_solution(p)
+    today = []
+
+    class Counting(LinearPolicy):
+        def forward(self, X):
+            today.append(tuple(X.shape))
+            return super().forward(X)
+
+    gen = torch.Generator().manual_seed(0)
+    z, w = gauss_hermite(7)
+    X0 = initial_state(p, gen, dtype=torch.float64)
+    W = idiosyncratic_draw(p.N, gen, True, dtype=torch.float64)
+    ev = evaluate(p, Counting(lq.H0, lq.H1), X0, W, torch.tensor(z), torch.tensor(w),
+                  n_trajectories=8, T=10)
+    assert today == [(8, 32)] * 11
+    assert ev.stationary and ev.test_mse < 1e-24
+
+
 def test_nonlinear_solve_has_no_lq_error_and_checks_the_band():
     r = solve(ModelParams(N=32, nu=1.5), "relu",
               SolverConfig(seed=0, max_epochs=3, test_trajectories=8, threads=1))

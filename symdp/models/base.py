@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from ..economics import gauss_hermite
-from ..evaluation import StationarityCheck, sample_points
+from ..evaluation import StationarityCheck, actions_and_residuals, sample_points
 from ..networks import AgentDeepSet, ArchitectureConfig
 
 __all__ = ["Model", "Quadrature", "AgentEvaluation", "OFFSETS"]
@@ -420,8 +420,9 @@ class Model(ABC):
         X_ex = X.clone() if exact is not None else None
         k = len(self.shock_names)
         for t in range(T + 1):
-            u_all = torch.cat([policy(self.features(Xc)) for Xc in X.split(rows)])
-            r_t = torch.cat([self.euler_residual(policy, Xc, quadrature) for Xc in X.split(rows)])
+            u_all, r_t = actions_and_residuals(
+                X, rows, lambda Xc: policy(self.features(Xc)),
+                lambda Xc, u: self.euler_residual(policy, Xc, quadrature, actions=u))
             u_out[:, t] = u_all[:, idx].double().cpu().numpy()
             res[:, t] = r_t.double().cpu().numpy()
             inside, rule = self.admissible(X)
