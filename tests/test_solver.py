@@ -85,15 +85,20 @@ def test_careless_training_can_fit_the_explosive_root_and_is_caught():
     assert not r.stationary and not r.success
 
 
-def test_evaluate_accepts_the_stationary_lq_policy():
-    p = ModelParams(N=32)
+def _lq_test_inputs(p: ModelParams):
+    """The stationary LQ policy of ``p`` and what :func:`evaluate` needs besides (float64)."""
     lq = lq_solution(p)
     gen = torch.Generator().manual_seed(0)
     z, w = gauss_hermite(7)
     X0 = initial_state(p, gen, dtype=torch.float64)
     W = idiosyncratic_draw(p.N, gen, True, dtype=torch.float64)
-    ev = evaluate(p, LinearPolicy(lq.H0, lq.H1), X0, W, torch.tensor(z), torch.tensor(w),
-                  n_trajectories=8, T=40)
+    return lq, (X0, W, torch.tensor(z), torch.tensor(w))
+
+
+def test_evaluate_accepts_the_stationary_lq_policy():
+    p = ModelParams(N=32)
+    lq, inputs = _lq_test_inputs(p)
+    ev = evaluate(p, LinearPolicy(lq.H0, lq.H1), *inputs, n_trajectories=8, T=40)
     assert ev.stationary and ev.policy_rel_error < 1e-12 and ev.test_mse < 1e-24
     assert ev.mean_X.shape == (8, 41) and np.all(np.abs(ev.mean_X - ev.mean_X_lq) < 1e-12)
 
@@ -102,7 +107,7 @@ def test_a_test_path_evaluates_todays_policy_once_per_date():
     # The residual is handed today's actions (evaluation.actions_and_residuals), not asked to
     # evaluate the policy at the same states again.
     p = ModelParams(N=32)
-    lq = lq_solution(p)
+    lq, inputs = _lq_test_inputs(p)
     today = []
 
     class Counting(LinearPolicy):
@@ -110,12 +115,7 @@ def test_a_test_path_evaluates_todays_policy_once_per_date():
             today.append(tuple(X.shape))
             return super().forward(X)
 
-    gen = torch.Generator().manual_seed(0)
-    z, w = gauss_hermite(7)
-    X0 = initial_state(p, gen, dtype=torch.float64)
-    W = idiosyncratic_draw(p.N, gen, True, dtype=torch.float64)
-    ev = evaluate(p, Counting(lq.H0, lq.H1), X0, W, torch.tensor(z), torch.tensor(w),
-                  n_trajectories=8, T=10)
+    ev = evaluate(p, Counting(lq.H0, lq.H1), *inputs, n_trajectories=8, T=10)
     assert today == [(8, 32)] * 11
     assert ev.stationary and ev.test_mse < 1e-24
 
