@@ -135,8 +135,14 @@ _PHI_CHUNK = 4096
 #: affine pieces; a phi of depth d and width w has at most (w + 1)^d (depth 2, width 128:
 #: 16,641), the deck's far fewer (chapter 6 counts them).
 _MAX_PIECES = 1 << 16
-#: Firms looked up at once in a table of pieces without gradient (bounded memory at large N).
+#: Firms (and pieces) per block of rows when a table of pieces is looked up piece by piece
+#: (bounded memory at large N).
 _LOOKUP_CHUNK = 1 << 20
+#: Below this many firms in a call, a table lookup gathers each firm's coefficients (fewest
+#: operations, a training step at small N); from it on, it sums firms piece by piece.
+_GATHER_BELOW = 1 << 16
+#: Knots a cell of :func:`_piece_of`'s grid may hold before it falls back to a binary search.
+_KNOTS_PER_CELL = 8
 
 
 def _tabulate(net: MLP) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -184,21 +190,69 @@ def _tabulate(net: MLP) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 def _lookup_mean(X: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
     """The tabulated function (:func:`_tabulate`) at each firm of ``X`` (..., N), averaged,
-    (..., n_out): differentiable in ``X`` and ``coef``; without gradient, in blocks of rows."""
-    if torch.is_grad_enabled() and (X.requires_grad or coef.requires_grad):
-        return _lookup_block(X, knots, coef)
-    with torch.no_grad():
-        rows = X.reshape(-1, X.shape[-1])
-        means = [_lookup_block(block, knots, coef)
-                 for block in rows.split(max(1, _LOOKUP_CHUNK // X.shape[-1]))]
+    (..., n_out): differentiable in ``X`` and ``coef``.
+
+    A few firms at a time (fewer than :data:`_GATHER_BELOW`), each gathers its piece's slope
+    and intercept. Beyond that the firms are summed piece by piece (:func:`_piecewise_mean`),
+    each found through a grid of cells (:func:`_piece_of`), in blocks of rows.
+    """
+    N = X.shape[-1]
+    if X.numel() < _GATHER_BELOW:
+        piece = torch.searchsorted(knots, X.detach().contiguous())
+        n_out = coef.shape[-1] // 2
+        at = coef.index_select(0, piece.reshape(-1)).view(*X.shape, 2 * n_out)
+        return (at[..., :n_out] * X.unsqueeze(-1) + at[..., n_out:]).mean(-2)
+    rows = X.reshape(-1, N)
+    per_block = max(1, min(_LOOKUP_CHUNK // N, _LOOKUP_CHUNK // coef.shape[0]))
+    means = [_piecewise_mean(block, _piece_of(block.detach(), knots), coef)
+             for block in rows.split(per_block)]
     return torch.cat(means).reshape(*X.shape[:-1], -1)
 
 
-def _lookup_block(X: torch.Tensor, knots: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
-    n_out = coef.shape[-1] // 2
-    piece = torch.searchsorted(knots, X.detach().contiguous())
-    at = coef.index_select(0, piece.reshape(-1)).view(*X.shape, 2 * n_out)
-    return (at[..., :n_out] * X.unsqueeze(-1) + at[..., n_out:]).mean(-2)
+def _piecewise_mean(X: torch.Tensor, piece: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """The mean over firms of the affine map of each firm's piece, (R, n_out), from each row's
+    count of firms and sum of their states on each piece: with P pieces, one (R, P) matrix
+    product instead of a gather of 2 n_out coefficients per firm."""
+    R, N = X.shape
+    P, n_out = coef.shape[0], coef.shape[1] // 2
+    flat = (piece + torch.arange(R, device=X.device).unsqueeze(-1) * P).reshape(-1)
+    count = torch.bincount(flat, minlength=R * P).view(R, P).to(X.dtype)
+    total = X.new_zeros(R * P).index_add(0, flat, X.reshape(-1)).view(R, P)
+    return (total @ coef[:, :n_out] + count @ coef[:, n_out:]) / N
+
+
+def _piece_of(X: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
+    """``torch.searchsorted(knots, X)``, the number of knots below each x, found through a
+    uniform grid of cells over the range of X: a cell's first piece, then a step for each of
+    the cell's knots below x.
+
+    Exact: the cell, ``floor((v - lo) * scale)`` clamped, is computed the same way for knots
+    and states and is monotone in v, so every knot of an earlier cell is below x and every knot
+    of a later one above it; knots outside the range of X are below or above all of it. A binary
+    search where X is not finite or some cell holds more than :data:`_KNOTS_PER_CELL` knots
+    (the knots crowd where the states are not: the cells are many where the knots are few).
+    """
+    lo, hi = torch.aminmax(X)
+    if not (bool(torch.isfinite(lo)) and bool(torch.isfinite(hi)) and bool(hi > lo)):
+        return torch.searchsorted(knots, X.contiguous())
+    below = int(torch.searchsorted(knots, lo))  # knots below every x
+    inner = knots[below:int(torch.searchsorted(knots, hi, right=True))]
+    cells = 4 * inner.numel() + 16
+    scale = cells / (hi - lo)
+
+    def cell(v: torch.Tensor) -> torch.Tensor:
+        return ((v - lo) * scale).floor_().clamp_(0, cells - 1).long()
+
+    in_cell = torch.bincount(cell(inner), minlength=cells)
+    steps = int(in_cell.max())
+    if steps > _KNOTS_PER_CELL:
+        return torch.searchsorted(knots, X.contiguous())
+    first = below + torch.cumsum(in_cell, 0) - in_cell  # each cell's first knot
+    piece = first.index_select(0, cell(X).reshape(-1)).view(X.shape)
+    padded = torch.cat([knots, knots.new_full((1,), math.inf)])
+    for _ in range(steps):  # take, index_select: a fraction of indexing's cost
+        piece += torch.take(padded, piece) < X
+    return piece
 
 
 class _TableCache:
@@ -250,8 +304,8 @@ class ReLUPhi(nn.Module):
 
     With hidden biases phi is still piecewise affine in its one input, with finitely many
     pieces P. :meth:`mean` tabulates them once per call (:func:`_tabulate`, O(P width^2),
-    differentiable in the weights) and looks each firm up, O(N log P) per state instead of
-    O(N width^2); under ``torch.func`` transforms, and where a table would be too large, it
+    differentiable in the weights) and looks the firms up, O(N + P) per state instead of
+    O(N width^2) (:func:`_lookup_mean`); under ``torch.func`` transforms, and where a table would be too large, it
     evaluates phi at every X_i.
     """
 

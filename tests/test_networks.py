@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -161,9 +163,22 @@ def test_a_phi_with_hidden_biases_is_the_piecewise_affine_function_its_table_say
                                right[:, :4] * knots[:, None] + right[:, 4:], atol=1e-12, rtol=0)
 
 
-def test_tomorrows_policy_from_the_table_has_the_value_and_gradient_of_phi_at_every_firm():
+# Two ways to look a table up: each firm's coefficients gathered (a few firms), or the firms
+# summed piece by piece (many): the second forced by lowering the threshold to none.
+LOOKUPS = pytest.mark.parametrize("lookup", ["gather", "piece by piece"])
+
+
+def _lookup(lookup, monkeypatch):
+    if lookup == "piece by piece":
+        monkeypatch.setattr(networks, "_GATHER_BELOW", 0)
+
+
+@LOOKUPS
+def test_tomorrows_policy_from_the_table_has_the_value_and_gradient_of_phi_at_every_firm(
+        lookup, monkeypatch):
     """The time-iteration step's copy (weights detached) looks phi up in its table; the value
     and the gradient in the states equal phi evaluated at every firm."""
+    _lookup(lookup, monkeypatch)
     torch.manual_seed(4)
     policy = make_policy(ArchitectureConfig(phi_hidden_bias=True, zero_last=False)).double()
     twin = detached_twin(policy)
@@ -177,11 +192,13 @@ def test_tomorrows_policy_from_the_table_has_the_value_and_gradient_of_phi_at_ev
     torch.testing.assert_close(g_looked_up, g_direct, atol=1e-12, rtol=0)
 
 
+@LOOKUPS
 @pytest.mark.parametrize("depth", [1, 2])
 def test_phi_with_hidden_biases_from_its_table_has_the_gradient_in_the_weights_of_phi_at_every_firm(
-        depth):
+        depth, lookup, monkeypatch):
     """Trained through its table, phi passes each weight the gradient it has evaluated at every
     firm (the pieces are fixed under a small change of weights)."""
+    _lookup(lookup, monkeypatch)
     torch.manual_seed(5)
     policy = make_policy(ArchitectureConfig(phi_hidden_bias=True, phi_depth=depth,
                                             zero_last=False)).double()
@@ -219,3 +236,21 @@ def test_a_phi_table_is_built_once_per_weights_unless_a_gradient_needs_it(monkey
     direct = policy.rho(policy.phi(X).mean(-2)).squeeze(-1).detach()  # phi at every firm
     torch.testing.assert_close(twin(X), direct, atol=1e-12, rtol=0)
     assert len(built) == 3
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("knots", [1, 2, 7, 300, 5000])
+def test_the_grid_of_cells_finds_every_firms_piece_as_a_binary_search_does(knots, dtype):
+    """Also at the knots themselves and a rounding error either side of them, over states
+    wider and narrower than the knots; with many knots in one cell, or an infinite state, it
+    falls back to the binary search."""
+    torch.manual_seed(knots)
+    k = torch.randn(knots, dtype=dtype).sort().values.unique_consecutive()
+    if knots == 5000:  # most knots crowded into one cell of the grid
+        k = torch.cat([k[:-1] * 1e-6, k[-1:].abs() + 10]).sort().values.unique_consecutive()
+    X = torch.cat([torch.randn(4000, dtype=dtype) * 3, k, k.nextafter(k + 1), k.nextafter(k - 1)])
+    assert torch.equal(networks._piece_of(X, k), torch.searchsorted(k, X))
+    inside = X[X.abs() < 1]  # a range of states inside the knots'
+    assert torch.equal(networks._piece_of(inside, k), torch.searchsorted(k, inside))
+    X[0] = math.inf  # not finite: the binary search
+    assert torch.equal(networks._piece_of(X, k), torch.searchsorted(k, X))

@@ -43,7 +43,7 @@ where that is affordable:
 * Table 3, phi(ReLU) rows: the deck's networks, with hidden biases in phi (67,077 / 68,105 /
   70,161 / 1,413 / 34,309 / 4,485 coefficients, the deck's 67.1K / 68.1K / 70.2K / 1.4K / 34.3K /
   4.5K). With biases phi must be evaluated at every firm, through the table of its affine
-  pieces (O(N log P) per state, :class:`symdp.networks.ReLUPhi`, chapter 6); without them it
+  pieces (O(N + P) per state, :class:`symdp.networks.ReLUPhi`, chapter 6); without them it
   reduces to two averages and the policy is a function of the mean alone (chapter 3), the
   "mean-only phi(ReLU)" (66,821 for the baseline).
 
