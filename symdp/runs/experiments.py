@@ -375,24 +375,26 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table2",
             "Table 2: linear model (nu=1, N=128), 9 architectures x 20 seeds, cap 100 epochs; "
-            "paper: 7.4 worker-minutes on 2 workers (2026-12-05), ci ~0.5 min",
-            _table2_runs, estimate_minutes={"paper": 3.7, "ci": 0.5},
+            "paper: 5.3 worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.5 "
+            "min",
+            _table2_runs, estimate_minutes={"paper": 2.7, "ci": 0.5},
             # Medians over the successful runs, as the deck's "-" for a row without one says.
             **_deck_table(TABLE2_ROWS, "successful", True, deck.DECK_TABLE2, deck.TABLE2_COLUMNS)),
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
-            "seeds, cap 160 epochs or 90 s; paper: 14.9 worker-minutes on 2 workers "
-            "(2026-12-05; the six phi(ReLU) rows, phi at every firm, 4-9 s a run), ci ~2 min",
-            _table3_runs, estimate_minutes={"paper": 7.5, "ci": 2.0},
+            "seeds, cap 160 epochs or 90 s; paper: 8.8 worker-minutes in a from-scratch build on 2 "
+            "workers (2026-12-05; the six phi(ReLU) rows, phi at every firm, medians of 2-3 s a "
+            "fit), ci ~2 min",
+            _table3_runs, estimate_minutes={"paper": 4.4, "ci": 2.0},
             # Medians over every completed run: the deck's Very Shallow rows report the large
             # test MSEs of their failures. No policy error: nu = 1.5 has no exact policy.
             **_deck_table(TABLE3_ROWS, "completed", False, deck.DECK_TABLE3, deck.TABLE3_COLUMNS)),
         Experiment(
             "figure3",
-            "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 6.5 "
+            "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 5.9 "
             "worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 min",
-            _figure3_runs, estimate_minutes={"paper": 3.3, "ci": 0.2},
+            _figure3_runs, estimate_minutes={"paper": 3.0, "ci": 0.2},
             layout=layouts.figure3_layout),
         Experiment(
             "figure3_firm",
@@ -405,16 +407,16 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "implicit_bias",
             "Implicit bias: the LQ root each fit selects, phi x init x gradient x 8 seeds "
-            "(nu=1, N=128), cap 100 epochs; paper: 6.8 worker-minutes in a from-scratch build "
+            "(nu=1, N=128), cap 100 epochs; paper: 6.6 worker-minutes in a from-scratch build "
             "on 2 workers (2026-12-05), ci ~0.3 min",
-            _implicit_runs, estimate_minutes={"paper": 3.4, "ci": 0.3},
+            _implicit_runs, estimate_minutes={"paper": 3.3, "ci": 0.3},
             layout=layouts.implicit_bias_layout),
         Experiment(
             "regression",
             "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 10 seeds; "
-            "paper: 8.6 worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 "
+            "paper: 8.9 worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 "
             "min",
-            _regression_runs, estimate_minutes={"paper": 4.3, "ci": 0.2},
+            _regression_runs, estimate_minutes={"paper": 4.5, "ci": 0.2},
             layout=layouts.regression_layout),
     )
 }
