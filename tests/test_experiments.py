@@ -46,7 +46,8 @@ def test_grids_are_well_formed(name, profile):
             config = SolverConfig.from_dict(kw["solver"])
             # the run spells out every field
             assert json.loads(json.dumps(config.to_dict())) == kw["solver"]
-            assert config.threads == 1 and config.max_epochs <= 100
+            # a cap that bounds the build (Table 3's slowest converging seeds need up to 137)
+            assert config.threads == 1 and config.max_epochs <= 160
             if profile == "ci":  # deterministic: no wall-clock cap
                 assert math.isinf(config.max_seconds)
             else:  # the solver stops itself before the hard limit
