@@ -181,7 +181,7 @@ NONLINEAR_TOLERANCE = 1e-6  # validation tolerance for nu = 1.5 (the paper's cod
 FIGURE3_N = (128, 256, 512, 1024, 2048, 4096, 10_000)
 FIGURE3_TRIALS = 21  # the deck: "median value of 21 trials"
 # phi with hidden biases: a run at N = 10,000 took about a minute on a shared core (2026-12-05),
-# so fewer trials keep the paper build shorter
+# 35 s once looked up piece by piece, so fewer trials keep the paper build shorter
 FIGURE3_FIRM_TRIALS = 7
 FIGURE3_CAPS = dict(max_epochs=60, max_seconds=120.0)  # converging runs need 9-15 epochs
 IMPLICIT_SEEDS = 8
@@ -383,10 +383,10 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
-            "seeds, cap 160 epochs or 90 s; paper: 8.8 worker-minutes in a from-scratch build on 2 "
+            "seeds, cap 160 epochs or 90 s; paper: 8.2 worker-minutes in a from-scratch build on 2 "
             "workers (2026-12-05; the six phi(ReLU) rows, phi at every firm, medians of 2-3 s a "
             "fit), ci ~2 min",
-            _table3_runs, estimate_minutes={"paper": 4.4, "ci": 2.0},
+            _table3_runs, estimate_minutes={"paper": 4.1, "ci": 2.0},
             # Medians over every completed run: the deck's Very Shallow rows report the large
             # test MSEs of their failures. No policy error: nu = 1.5 has no exact policy.
             **_deck_table(TABLE3_ROWS, "completed", False, deck.DECK_TABLE3, deck.TABLE3_COLUMNS)),
@@ -399,11 +399,11 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "figure3_firm",
             "Figure 3 with the deck's phi(ReLU), hidden biases, evaluated at every firm: nu=1, "
-            "N in 128..10,000 x 7 trials, cap 60 epochs; paper: 15.5 worker-minutes in a "
-            "from-scratch build on 2 workers (2026-12-05; a run at N=10,000 about a minute), "
+            "N in 128..10,000 x 7 trials, cap 60 epochs; paper: 9.9 worker-minutes in a "
+            "from-scratch build on 2 workers (2026-12-05; a run at N=10,000 about 35 s), "
             "ci ~0.2 min",
             functools.partial(_figure3_runs, per_firm=True),
-            estimate_minutes={"paper": 7.8, "ci": 0.2}, layout=layouts.figure3_layout),
+            estimate_minutes={"paper": 4.9, "ci": 0.2}, layout=layouts.figure3_layout),
         Experiment(
             "implicit_bias",
             "Implicit bias: the LQ root each fit selects, phi x init x gradient x 8 seeds "
