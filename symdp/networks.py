@@ -230,7 +230,7 @@ def _piece_of(X: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
     and states and is monotone in v, so every knot of an earlier cell is below x and every knot
     of a later one above it; knots outside the range of X are below or above all of it. A binary
     search where X is not finite or some cell holds more than :data:`_KNOTS_PER_CELL` knots
-    (the knots crowd where the states are not: the cells are many where the knots are few).
+    (knots crowded into a small part of the states' range).
     """
     lo, hi = torch.aminmax(X)
     if not (bool(torch.isfinite(lo)) and bool(torch.isfinite(hi)) and bool(hi > lo)):
@@ -303,10 +303,11 @@ class ReLUPhi(nn.Module):
     O(N) instead of O(N x width^2).
 
     With hidden biases phi is still piecewise affine in its one input, with finitely many
-    pieces P. :meth:`mean` tabulates them once per call (:func:`_tabulate`, O(P width^2),
-    differentiable in the weights) and looks the firms up, O(N + P) per state instead of
-    O(N width^2) (:func:`_lookup_mean`); under ``torch.func`` transforms, and where a table would be too large, it
-    evaluates phi at every X_i.
+    pieces P. :meth:`mean` tabulates them (:func:`_tabulate`, O(P width^2), differentiable in
+    the weights; once per change of weights where no gradient in them is needed,
+    :class:`_TableCache`) and looks the firms up, O(N + P) per state instead of O(N width^2)
+    (:func:`_lookup_mean`); under ``torch.func`` transforms, and where a table would be too
+    large, it evaluates phi at every X_i.
     """
 
     def __init__(self, L: int = 4, width: int = 128, depth: int = 2, hidden_bias: bool = False):
