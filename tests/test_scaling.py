@@ -47,13 +47,14 @@ def test_seconds_per_step_is_the_median():
 
 
 def test_phi_at_every_firm_costs_more_than_two_averages():
-    # Measured about 50 times dearer at N = 2,048 on one thread: a factor 3 leaves room for a
-    # busy machine.
+    # Looked up in its table of pieces, the per-firm step was about 4 times the mean-only one at
+    # N = 2,048 (fastest of three steps each, two test runs at once): the fastest steps, and a
+    # factor 1.5, leave room for a busy machine.
     params = ModelParams(N=2048)
     mean_only = step_seconds(params, ArchitectureConfig(phi="relu"), SMALL, steps=3)
     per_firm = step_seconds(params, ArchitectureConfig(phi="relu", phi_hidden_bias=True), SMALL,
                             steps=3)
-    assert per_firm.seconds_per_step > 3 * mean_only.seconds_per_step
+    assert min(per_firm.seconds) > 1.5 * min(mean_only.seconds)
 
 
 def test_step_seconds_validates():
