@@ -143,6 +143,7 @@ def test_three_points_pin_down_the_lq_policy_with_an_affine_network():
     fit = fit_sparse_grid(params, ["identity"], [0], config)[("identity", 0)]
     assert fit.steps == 3000 // 4  # the result is the last settling phase's
     assert fit.config.lr == pytest.approx(3e-6)
+    assert fit.config.warmup_steps == 0  # a warm start near the fit: no rising rate
     table = sparse_grid_table({("identity", 0): fit})
     row = table.loc["identity"]
     assert row["seeds"] == 1 and row["coefficients"] == 17_481

@@ -227,7 +227,10 @@ def fit_sparse_grid(
     After ``config.max_epochs`` Adam steps at ``config.lr``, each factor of ``settle`` runs a
     further ``max_epochs // 4`` steps from the weights reached, on the same states, at
     ``factor * lr``: Adam at a constant rate keeps jumping around a zero-residual fit, and a
-    decaying rate lets it settle on one (chapter 8 measures the difference). Returns
+    decaying rate lets it settle on one (chapter 8 measures the difference). A settling phase
+    starts at its rate, without the solver's warm-up: the warm-up protects a fresh network's
+    first steps, and from weights already near a zero-residual fit its rising rate threw the
+    fit back out (the affine network's policy error from 1e-14 to 1e-4). Returns
     ``{(name, seed): SolveResult}``, the result of the last phase (its ``steps`` are that
     phase's).
     """
@@ -243,7 +246,8 @@ def fit_sparse_grid(
     for name in names:
         for seed in seeds:
             cfg = _replace(config, seed=int(seed))
-            phases = [cfg] + [_replace(cfg, lr=f * cfg.lr, max_epochs=max(1, cfg.max_epochs // 4))
+            phases = [cfg] + [_replace(cfg, lr=f * cfg.lr, max_epochs=max(1, cfg.max_epochs // 4),
+                                       warmup_steps=0)
                               for f in settle]
             fit = SPARSE_ARCHITECTURES[name].arch
             for k, phase in enumerate(phases):
