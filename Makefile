@@ -13,8 +13,11 @@
 #                                      that moved beyond its tolerance; writes tests/notebooks/
 #                                      only with ACCEPT=1
 #   make tolerances                    execute the chapters under six CPU kernel settings and
-#                                      derive tests/references/*.json from the spread (17 min here;
-#                                      ONLY=09_own_model,10_decreasing_returns: those chapters')
+#                                      derive tests/references/*.json from the spread, keeping the
+#                                      samples other CPUs left there (17 min here;
+#                                      ONLY=09_own_model,10_decreasing_returns: those chapters';
+#                                      THIS_MACHINE_ONLY=1: drop other CPUs' samples, after a
+#                                      change to the numerics)
 #   make test                          ci book + unit tests + notebook regression against
 #                                      tests/notebooks/ + the browser tests (headless Chromium on
 #                                      _build/html); then the chapters and the unit tests again
@@ -33,6 +36,7 @@ PARAMS ?=
 # Passed through the environment, so quotes inside PARAMS (arch='relu') survive the shell.
 export PARAMS ONLY
 ACCEPT ?=
+THIS_MACHINE_ONLY ?=
 # The second pass of `make test`: torch's, MKL's and oneDNN's generic kernels, which round
 # differently from the vector kernels a machine picks for itself, as another CPU would.
 PORTABLE_KERNELS := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE ONEDNN_MAX_CPU_ISA=SSE41
@@ -97,7 +101,8 @@ refresh-references: $(STAMP)
 	$(PY) -m symdp.book.references refresh --jobs $(JOBS) $(if $(ACCEPT),--accept)
 
 tolerances: $(STAMP)
-	$(PY) -m symdp.book.references spread --jobs $(JOBS) --only "$$ONLY"
+	$(PY) -m symdp.book.references spread --jobs $(JOBS) --only "$$ONLY" \
+	  $(if $(THIS_MACHINE_ONLY),--this-machine-only)
 
 # The HTML book at the ci profile first (the browser tests open its pages), then one pytest run:
 # the unit tests, the tests of the built HTML (tests/test_book_html.py, tests/test_browser.py:

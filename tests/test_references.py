@@ -218,3 +218,44 @@ def test_the_tolerances_of_some_chapters_name_chapters_of_the_table_of_contents(
     assert refs._only(root, []) == refs._chapters(root)
     with pytest.raises(SystemExit, match="'99_nothing' is not a chapter of _toc.yml"):
         refs._only(root, ["99_nothing"])
+
+
+def test_deriving_keeps_other_cpus_samples_and_replaces_this_cpus(tmp_path, monkeypatch):
+    """No kernel setting of one CPU rounds as another CPU's own kernels do, so a tolerance file
+    holds the samples of every CPU it was derived on; deriving again on one CPU replaces that
+    CPU's samples and keeps the others' (or drops them, after a change to the numerics)."""
+    root = tmp_path
+    (root / "tests" / "notebooks").mkdir(parents=True)
+    (root / "tests" / "references").mkdir()
+    nbformat.write(_notebook(_glue("val", "1.7e-07"), _glue("w", "larger")),
+                   root / "tests/notebooks/01_a.ipynb")
+    previous = {"settings": {"AMD EPYC: avx2": {"ATEN_CPU_CAPABILITY": "avx2"}},
+                "numbers": {"glue:val": {"samples": {"reference-notebooks": "1.7e-07",
+                                                     "AMD EPYC: avx2": "2.0e-07",
+                                                     "Intel Xeon: avx512": "3.0e-07"}},
+                            "glue:gone": {"samples": {"AMD EPYC: avx2": "1"}}},
+                "texts": {"glue:w": ["larger", "smaller"]}}
+    (root / "tests/references/01_a.json").write_text(json.dumps(previous))
+    here = root / "here"
+    here.mkdir()
+    nbformat.write(_notebook(_glue("val", "1.8e-07"), _glue("w", "larger")), here / "01_a.ipynb")
+    monkeypatch.setattr(refs, "machine", lambda: {"model": "Intel Xeon"})
+    monkeypatch.setattr(refs, "_chapters", lambda root_: ["01_a"])
+    monkeypatch.setattr(refs, "execute_under", lambda *a, **k: None)
+    monkeypatch.setitem(refs.KERNEL_SETTINGS, "here", {})
+
+    refs.spread(root, root, ["here"], reuse=True)
+    record = json.loads((root / "tests/references/01_a.json").read_text())
+    entry = record["numbers"]["glue:val"]
+    assert entry["samples"] == {"reference-notebooks": "1.7e-07", "Intel Xeon: here": "1.8e-07",
+                                "AMD EPYC: avx2": "2.0e-07"}  # Intel's old sample replaced
+    assert entry["tolerance"] == pytest.approx(refs.MARGIN * 3e-8)
+    assert record["cpus"] == ["AMD EPYC", "Intel Xeon"]
+    assert set(record["settings"]) == {"reference-notebooks", "AMD EPYC: avx2", "Intel Xeon: here"}
+    assert record["texts"] == {"glue:w": ["larger", "smaller"]}  # another CPU's word is kept
+
+    refs.spread(root, root, ["here"], reuse=True, other_machines=False)
+    record = json.loads((root / "tests/references/01_a.json").read_text())
+    assert record["numbers"]["glue:val"]["samples"] == {"reference-notebooks": "1.7e-07",
+                                                        "Intel Xeon: here": "1.8e-07"}
+    assert record["cpus"] == ["Intel Xeon"] and record["texts"] == {}

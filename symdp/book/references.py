@@ -18,8 +18,10 @@ the current sources is compared with it output by output (:func:`compare`):
 
 A tolerance is derived, never chosen (:func:`derive_tolerance`): the chapters are executed under
 several CPU kernel settings (``spread`` below: torch's ``ATEN_CPU_CAPABILITY``, MKL's
-``MKL_CBWR``, oneDNN's ``ONEDNN_MAX_CPU_ISA``), and the reference notebooks, made on another
-machine, count as one more sample. A number whose printed text differs between any two samples
+``MKL_CBWR``, oneDNN's ``ONEDNN_MAX_CPU_ISA``) on each kind of CPU the project has run on (an
+AVX2 machine cannot run AVX-512 kernels, and MKL picks its code by vendor, so one CPU's
+settings do not stand in for another's own), and the reference notebooks count as one more
+sample. A number whose printed text differs between any two samples
 gets ``MARGIN`` times its largest deviation from the reference (at least one unit of its last
 printed digit); one that never moved stays exact. The samples are stored next to the tolerance,
 so a tolerance can be recomputed and questioned.
@@ -534,68 +536,101 @@ def _torch_version() -> str:
 
 
 def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 2,
-           only: list[str] | None = None) -> None:
+           only: list[str] | None = None, other_machines: bool = True) -> None:
     """Execute under each setting, then derive and write every chapter's tolerances (``only``:
     these chapters' alone; the other tolerance files are left as they are).
 
     The committed references count as one more sample (``reference-notebooks``): they were
-    made on whichever machine last refreshed them.
+    made on whichever machine last refreshed them. A sample is named by the CPU it ran on and
+    its setting (``"AMD EPYC: avx2"``); the samples another CPU left in the tolerance files are
+    kept (``other_machines``), since no kernel setting of one CPU rounds as another CPU's own
+    kernels do (an AVX2 machine cannot run AVX-512 ones; MKL picks its code by vendor). After a
+    change to the numerics those samples describe the old code: then run with
+    ``other_machines=False`` on each kind of machine in turn, the first without.
     """
     chapters = _only(root, only)
+    here = machine()["model"]
     sample_dirs = {"reference-notebooks": reference_dir(root)}
+    settings_run = {"reference-notebooks": "the reference notebooks as committed when these "
+                                           "tolerances were derived"}
     for setting in settings:
         target = out / setting
         if not (reuse and all((target / f"{c}.ipynb").exists() for c in chapters)):
             print(f"executing the chapters under {setting}: {KERNEL_SETTINGS[setting]}",
                   flush=True)
             execute_under(root, setting, target, jobs, only)
-        sample_dirs[setting] = target
+        sample_dirs[_sample_name(here, setting)] = target
+        settings_run[_sample_name(here, setting)] = KERNEL_SETTINGS[setting]
     for chapter in chapters:
-        durations = load_durations(root, chapter)
-        reference = {k: o for k, o in _read(reference_dir(root) / f"{chapter}.ipynb").items()
-                     if k not in durations}  # whole outputs that are durations: not sampled
-        printed = {k: t for o in reference.values() for k, t in o.numbers}
-        samples: dict[str, dict[str, str]] = {k: {} for k in printed}
-        texts: dict[str, set[str]] = {}
-        for name, folder in sample_dirs.items():
-            sample = _read(folder / f"{chapter}.ipynb")
-            for key, ref in reference.items():
-                now = sample.get(key)
-                if now is None or now.text != ref.text or len(now.numbers) != len(ref.numbers):
-                    # A computed word or a table row that flips across kernels: the regression
-                    # accepts every text seen here, and compares numbers only under the reference's.
-                    print(f"note: {chapter} {key}: text differs under {name}; accepted as a "
-                          "variant, its numbers are not sampled there")
-                    if now is not None:
-                        texts.setdefault(key, {ref.text}).add(now.text)
-                    continue
-                for nkey, text in now.numbers:
-                    samples[nkey][name] = text
-        numbers = {}
-        for key, text in printed.items():
-            entry = None if key in durations else _entry(text, samples[key])
-            if entry is not None:
-                numbers[key] = entry
+        previous = _record(root, chapter) if other_machines else {}
+        record = _derive_record(root, chapter, sample_dirs, settings_run, here, previous)
         path = tolerance_file(root, chapter)
         path.parent.mkdir(parents=True, exist_ok=True)
-        record = {
-            "about": "Numbers of this chapter's ci execution that vary across CPU kernels, each "
-                     "with its tolerance: MARGIN x its largest deviation from the reference "
-                     "across the samples, at least one unit of its last printed digit. Written "
-                     "by `make tolerances` (symdp/book/references.py); every other number is "
-                     "compared exactly.",
-            "margin": MARGIN,
-            "settings": {name: KERNEL_SETTINGS.get(name, "the reference notebooks as committed "
-                                                          "when these tolerances were derived")
-                         for name in sample_dirs},
-            "cpu": f"the kernel settings ran on: {machine()['model']}, torch {_torch_version()}",
-            "durations": durations,
-            "numbers": numbers,
-            "texts": {k: sorted(v) for k, v in texts.items()},
-        }
         path.write_text(json.dumps(record, indent=1) + "\n")
-        print(f"{chapter}: {len(numbers)} of {len(printed)} numbers vary; "
+        print(f"{chapter}: {len(record['numbers'])} numbers vary; "
               f"written {path.relative_to(root)}")
+
+
+def _sample_name(cpu: str, setting: str) -> str:
+    return f"{cpu}: {setting}"
+
+
+def _machine_of(sample: str) -> str | None:
+    """The CPU a sample ran on (None for the reference notebooks)."""
+    return sample.rpartition(": ")[0] or None
+
+
+def _derive_record(root: Path, chapter: str, sample_dirs: Mapping[str, Path],
+                   settings_run: Mapping[str, object], here: str, previous: dict) -> dict:
+    """One chapter's tolerance file: its reference's numbers sampled in ``sample_dirs``, plus
+    the samples of other CPUs in ``previous`` (its tolerance file as it was)."""
+    durations = load_durations(root, chapter)
+    reference = {k: o for k, o in _read(reference_dir(root) / f"{chapter}.ipynb").items()
+                 if k not in durations}  # whole outputs that are durations: not sampled
+    printed = {k: t for o in reference.values() for k, t in o.numbers}
+    samples: dict[str, dict[str, str]] = {k: {} for k in printed}
+    def elsewhere(name: str) -> bool:  # a sample another CPU left
+        return _machine_of(name) not in (None, here)
+
+    for key, entry in previous.get("numbers", {}).items():
+        if key in samples:
+            samples[key].update({n: t for n, t in entry["samples"].items() if elsewhere(n)})
+    texts = {k: set(v) for k, v in previous.get("texts", {}).items() if k in reference}
+    for name, folder in sample_dirs.items():
+        sample = _read(folder / f"{chapter}.ipynb")
+        for key, ref in reference.items():
+            now = sample.get(key)
+            if now is None or now.text != ref.text or len(now.numbers) != len(ref.numbers):
+                # A computed word or a table row that flips across kernels: the regression
+                # accepts every text seen here, and compares numbers only under the reference's.
+                print(f"note: {chapter} {key}: text differs under {name}; accepted as a "
+                      "variant, its numbers are not sampled there")
+                if now is not None:
+                    texts.setdefault(key, {ref.text}).add(now.text)
+                continue
+            for nkey, text in now.numbers:
+                samples[nkey][name] = text
+    numbers = {}
+    for key, text in printed.items():
+        entry = None if key in durations else _entry(text, samples[key])
+        if entry is not None:
+            numbers[key] = entry
+    machines = {_machine_of(n) for kept in samples.values() for n in kept} - {None}
+    settings = {n: v for n, v in previous.get("settings", {}).items() if elsewhere(n)}
+    return {
+        "about": "Numbers of this chapter's ci execution that vary across CPUs and their "
+                 "kernels, each with its tolerance: MARGIN x its largest deviation from the "
+                 "reference across the samples, at least one unit of its last printed digit. "
+                 "Written by `make tolerances` (symdp/book/references.py), which keeps the "
+                 "samples other CPUs left; every other number is compared exactly.",
+        "margin": MARGIN,
+        "settings": {**settings, **settings_run},
+        "cpus": sorted(machines | {here}),
+        "torch": _torch_version(),
+        "durations": durations,
+        "numbers": numbers,
+        "texts": {k: sorted(v) for k, v in texts.items()},
+    }
 
 
 def _names(text: str) -> list[str]:
@@ -623,6 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     p_sp.add_argument("--reuse", action="store_true", help="keep executions already in --out")
     p_sp.add_argument("--jobs", type=int, default=2)
     p_sp.add_argument("--only", default="", help="comma-separated chapters (default: all)")
+    p_sp.add_argument("--this-machine-only", action="store_true",
+                      help="drop the samples other CPUs left (after a change to the numerics)")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     if args.command == "check":
@@ -651,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     spread(root, (root / args.out).resolve(), settings, args.reuse, args.jobs,
-           _names(args.only))
+           _names(args.only), other_machines=not args.this_machine_only)
     return 0
 
 
