@@ -32,7 +32,9 @@ Command line (the Makefile calls these)::
     python -m symdp.book.references execute OUT               # execute every chapter at ci into OUT
     python -m symdp.book.references refresh [--accept]        # re-execute at ci; write only if accepted
     python -m symdp.book.references spread [--settings ...]   # execute under every kernel setting,
-                                                         # derive and write the tolerances
+                                                         # derive and write the tolerances,
+                                                         # keeping other CPUs' samples unless
+                                                         # --this-machine-only
 """
 
 from __future__ import annotations
