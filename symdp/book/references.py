@@ -548,7 +548,7 @@ def spread(root: Path, out: Path, settings: list[str], reuse: bool, jobs: int = 
     kept (``other_machines``), since no kernel setting of one CPU rounds as another CPU's own
     kernels do (an AVX2 machine cannot run AVX-512 ones; MKL picks its code by vendor). After a
     change to the numerics those samples describe the old code: then run with
-    ``other_machines=False`` on each kind of machine in turn, the first without.
+    ``other_machines=False`` on one kind of CPU, and as usual on each other kind.
     """
     chapters = _only(root, only)
     here = machine()["model"]
@@ -591,6 +591,7 @@ def _derive_record(root: Path, chapter: str, sample_dirs: Mapping[str, Path],
                  if k not in durations}  # whole outputs that are durations: not sampled
     printed = {k: t for o in reference.values() for k, t in o.numbers}
     samples: dict[str, dict[str, str]] = {k: {} for k in printed}
+
     def elsewhere(name: str) -> bool:  # a sample another CPU left
         return _machine_of(name) not in (None, here)
 
