@@ -230,7 +230,7 @@ def fit_sparse_grid(
     decaying rate lets it settle on one (chapter 8 measures the difference). A settling phase
     starts at its rate, without the solver's warm-up: the warm-up protects a fresh network's
     first steps, and from weights already near a zero-residual fit its rising rate threw the
-    fit back out (the affine network's policy error from 1e-14 to 1e-4). Returns
+    fit back out (chapter 8 says by how much). Returns
     ``{(name, seed): SolveResult}``, the result of the last phase (its ``steps`` are that
     phase's).
     """
