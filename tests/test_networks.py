@@ -254,3 +254,32 @@ def test_the_grid_of_cells_finds_every_firms_piece_as_a_binary_search_does(knots
     assert torch.equal(networks._piece_of(inside, k), torch.searchsorted(k, inside))
     X[0] = math.inf  # not finite: the binary search
     assert torch.equal(networks._piece_of(X, k), torch.searchsorted(k, X))
+
+
+def test_phi_tabulates_only_calls_of_at_least_tabulate_from_inputs(monkeypatch):
+    """Below ``tabulate_from`` inputs a call evaluates phi at every input, from it on it looks
+    phi up in its table; both give phi's mean and its gradient in the weights."""
+    tabulated = []
+    real = networks._lookup_mean
+    monkeypatch.setattr(networks, "_lookup_mean",
+                        lambda X, *table: tabulated.append(X.numel()) or real(X, *table))
+    torch.manual_seed(5)
+    phi = ReLUPhi(L=3, width=16, depth=2, hidden_bias=True, tabulate_from=100).double()
+    grads = {}
+    for n in (99, 100):  # one row of firms below the threshold, one at it
+        X = torch.rand(1, n, dtype=torch.float64) * 2 - 0.5
+        phi.zero_grad()
+        mean = phi.mean(X)
+        torch.testing.assert_close(mean, phi(X).mean(-2), atol=1e-12, rtol=0)
+        mean.sum().backward()
+        grads[n] = phi.net[0].weight.grad.clone()
+        expected = torch.autograd.grad(phi(X).mean(-2).sum(), phi.net[0].weight)[0]
+        torch.testing.assert_close(grads[n], expected, atol=1e-12, rtol=0)
+    assert tabulated == [100]
+    assert ReLUPhi(hidden_bias=True).tabulate_from == 0  # the default always tabulates
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, None])
+def test_tabulate_from_must_be_a_non_negative_integer(bad):
+    with pytest.raises(ValueError, match="tabulate_from"):
+        ReLUPhi(hidden_bias=True, tabulate_from=bad)

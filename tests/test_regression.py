@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from symdp.studies.regression import (
+    TABLE1_N,
     RegressionConfig,
     Standardized,
     fit_regression,
@@ -123,6 +124,20 @@ def test_deep_set_phi_has_hidden_biases():
     # without them phi would be positively homogeneous and see only the mean of x (see config)
     net = make_regressor(4, 3, RegressionConfig(), seed=0)
     assert not net.phi.homogeneous and net.rho.hidden_bias
+
+
+def test_training_on_table_1s_largest_n_evaluates_phi_at_every_input(monkeypatch):
+    """M points of N inputs are too few for a table of phi to pay (``tabulate_from``): every
+    training call evaluates phi directly; the test points, many more, are looked up."""
+    from symdp import networks
+
+    calls = []
+    real = networks._lookup_mean
+    monkeypatch.setattr(networks, "_lookup_mean",
+                        lambda X, *table: calls.append(X.numel()) or real(X, *table))
+    config = RegressionConfig(test_points=1000, max_steps=5)
+    fit_regression(max(TABLE1_N), 4, 0, config)
+    assert calls == [1000 * max(TABLE1_N)]  # the test points alone; the fit of M x N never
 
 
 def test_make_regressor_validates_its_arguments():
