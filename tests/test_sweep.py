@@ -41,7 +41,8 @@ def toy(x: float, fail: bool = False, nan: bool = False, sleep: float = 0.0,
     import torch
 
     return {"y": float("nan") if nan else x * x, "success": x >= 0,
-            "threads": torch.get_num_threads(), "pid": os.getpid()}
+            "threads": torch.get_num_threads(), "pid": os.getpid(),
+            "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
 
 
 def _run(x, experiment="exp", **kw):
@@ -115,7 +116,7 @@ def test_the_engine_is_generic():
         elif isinstance(node, ast.Import):
             imported.update(a.name.split(".")[0] for a in node.names)
     third_party = imported - set(sys.stdlib_module_names) - {"__future__"}
-    assert third_party <= {"distributed", "pandas", "tqdm"}, third_party
+    assert third_party <= {"dask", "distributed", "pandas", "tqdm"}, third_party
     for word in ("__version__", "success", "set_num_threads", "COMPUTING_MODULES"):
         assert word not in source, word
 
@@ -283,13 +284,16 @@ def test_a_record_from_other_code_is_not_trusted():
 def test_a_small_grid_on_a_two_worker_local_cluster(tmp_path):
     grid = [_run(x) for x in (1.0, 2.0, 3.0, 4.0)] + [_run(5.0, fail=True),
                                                        _run(6.0, sleep=60.0, timeout=0.5)]
+    environ = dict(os.environ)
     t0 = time.perf_counter()
     report = _sweep(grid, tmp_path, workers=2, progress=False)
     assert time.perf_counter() - t0 < 50  # the stuck run's worker was restarted, not waited for
+    assert dict(os.environ) == environ  # nothing of the workers' environment left behind here
     assert report.executed == 6 and report.failed == 2 and report.problems == []
     results = [r["result"] for r in report.records[:4]]
     assert [r["y"] for r in results] == [1.0, 4.0, 9.0, 16.0]
     assert all(r["threads"] == 1 for r in results)  # one thread per worker (OMP_NUM_THREADS)
+    assert all(r["malloc_trim"] is None for r in results)  # glibc's own mmap threshold
     assert os.getpid() not in {r["pid"] for r in results}  # ran in the workers' processes
     assert all(r["worker"].startswith("tcp://") for r in report.records)
     assert {r["worker_code"] for r in report.records[:5]} == {CODE}  # called on the workers
