@@ -182,15 +182,15 @@ NONLINEAR_TOLERANCE = 1e-6  # validation tolerance for nu = 1.5 (the paper's cod
 FIGURE3_N = (128, 256, 512, 1024, 2048, 4096, 10_000)
 FIGURE3_TRIALS = 21  # the deck: "median value of 21 trials"
 # phi with hidden biases: a run at N = 10,000 took about a minute on a shared core (2026-12-05),
-# 35 s once looked up piece by piece, so fewer trials keep the paper build shorter
+# 12-20 s once looked up piece by piece (9f338b6), so fewer trials keep the paper build shorter
 FIGURE3_FIRM_TRIALS = 7
 FIGURE3_CAPS = dict(max_epochs=60, max_seconds=120.0)  # converging runs need 9-15 epochs
 IMPLICIT_SEEDS = 8
 IMPLICIT_CAPS = dict(max_epochs=100, max_seconds=60.0)
 # Seeds per cell of Table 1 (regression). Three left each median too noisy to say whether a
 # trend in N holds (chapter 3 compares first and last N). One seed of the 7 x 7 grid costs about
-# 2 CPU-minutes (deep sets 2-6 s a run, up to 28 s at large N and L; NONE about 1 s), so ten
-# seeds are about 20 CPU-minutes.
+# 21 CPU-seconds (deep sets 0.1-2.7 s a run, median 0.4 s; NONE under 0.6 s), so ten seeds are
+# about 3.6 CPU-minutes (Intel paper build of 9f338b6).
 REGRESSION_SEEDS = 10
 # Fresh-draw test residual of Tables 2 and 3: 32 test states x 256 antithetic draws of all N + 1
 # shocks (at N = 128 about a second for the mean-only networks; phi evaluated at every firm of
@@ -376,48 +376,48 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table2",
             "Table 2: linear model (nu=1, N=128), 9 architectures x 20 seeds, cap 100 epochs; "
-            "paper: 5.3 worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.5 "
+            "paper: 3.7 worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), ci ~0.5 "
             "min",
-            _table2_runs, estimate_minutes={"paper": 2.7, "ci": 0.5},
+            _table2_runs, estimate_minutes={"paper": 1.8, "ci": 0.5},
             # Medians over the successful runs, as the deck's "-" for a row without one says.
             **_deck_table(TABLE2_ROWS, "successful", True, deck.DECK_TABLE2, deck.TABLE2_COLUMNS)),
         Experiment(
             "table3",
             "Table 3: nonlinear model (nu=1.5, N=128, tolerance 1e-6), 10 architectures x 20 "
-            "seeds, cap 160 epochs or 90 s; paper: 8.2 worker-minutes in a from-scratch build on 2 "
-            "workers (2026-12-05; the six phi(ReLU) rows, phi at every firm, medians of 2-3 s a "
-            "fit), ci ~2 min",
-            _table3_runs, estimate_minutes={"paper": 4.1, "ci": 2.0},
+            "seeds, cap 160 epochs or 90 s; paper: 4.3 worker-minutes in a from-scratch build on 2 "
+            "workers (Intel, 9f338b6; the six phi(ReLU) rows, phi at every firm, medians of 1-1.5 "
+            "s a fit), ci ~2 min",
+            _table3_runs, estimate_minutes={"paper": 2.2, "ci": 2.0},
             # Medians over every completed run: the deck's Very Shallow rows report the large
             # test MSEs of their failures. No policy error: nu = 1.5 has no exact policy.
             **_deck_table(TABLE3_ROWS, "completed", False, deck.DECK_TABLE3, deck.TABLE3_COLUMNS)),
         Experiment(
             "figure3",
-            "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 5.9 "
-            "worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 min",
-            _figure3_runs, estimate_minutes={"paper": 3.0, "ci": 0.2},
+            "Figure 3: phi(ReLU), nu=1, N in 128..10,000 x 21 trials, cap 60 epochs; paper: 3.4 "
+            "worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), ci ~0.2 min",
+            _figure3_runs, estimate_minutes={"paper": 1.7, "ci": 0.2},
             layout=layouts.figure3_layout),
         Experiment(
             "figure3_firm",
             "Figure 3 with the deck's phi(ReLU), hidden biases, evaluated at every firm: nu=1, "
-            "N in 128..10,000 x 7 trials, cap 60 epochs; paper: 9.9 worker-minutes in a "
-            "from-scratch build on 2 workers (2026-12-05; a run at N=10,000 about 35 s), "
+            "N in 128..10,000 x 7 trials, cap 60 epochs; paper: 4.2 worker-minutes in a "
+            "from-scratch build on 2 workers (Intel, 9f338b6; a run at N=10,000 12-20 s), "
             "ci ~0.2 min",
             functools.partial(_figure3_runs, per_firm=True),
-            estimate_minutes={"paper": 4.9, "ci": 0.2}, layout=layouts.figure3_layout),
+            estimate_minutes={"paper": 2.1, "ci": 0.2}, layout=layouts.figure3_layout),
         Experiment(
             "implicit_bias",
             "Implicit bias: the LQ root each fit selects, phi x init x gradient x 8 seeds "
-            "(nu=1, N=128), cap 100 epochs; paper: 6.6 worker-minutes in a from-scratch build "
-            "on 2 workers (2026-12-05), ci ~0.3 min",
-            _implicit_runs, estimate_minutes={"paper": 3.3, "ci": 0.3},
+            "(nu=1, N=128), cap 100 epochs; paper: 5.6 worker-minutes in a from-scratch build "
+            "on 2 workers (Intel, 9f338b6), ci ~0.3 min",
+            _implicit_runs, estimate_minutes={"paper": 2.8, "ci": 0.3},
             layout=layouts.implicit_bias_layout),
         Experiment(
             "regression",
             "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 10 seeds; "
-            "paper: 8.9 worker-minutes in a from-scratch build on 2 workers (2026-12-05), ci ~0.2 "
+            "paper: 3.6 worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), ci ~0.2 "
             "min",
-            _regression_runs, estimate_minutes={"paper": 4.5, "ci": 0.2},
+            _regression_runs, estimate_minutes={"paper": 1.8, "ci": 0.2},
             layout=layouts.regression_layout),
     )
 }
