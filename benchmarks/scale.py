@@ -11,7 +11,9 @@ matmul FLOPs of one epoch next to its time (the fraction of the 1-thread matmul 
 and, timed in a process of its own, one Adam step: its median seconds over 20 steps, the bytes
 its kernels read and write (``bench_solve.bytes_per_step``) and the rate that makes, against
 this machine's single-thread memory bandwidth (an out-of-cache copy). The mean-only network's
-step is a few passes over a batch of states, so bandwidth, not arithmetic, bounds it.
+step is a few passes over a batch of states, so bandwidth, not arithmetic, bounds it. With
+``--arch relu-firm`` also phi's mean over a minibatch of states evaluated at every firm, layer
+by layer, and its matmul rate against the peak: the arithmetic the table of phi's pieces saves.
 """
 
 from __future__ import annotations
@@ -48,9 +50,32 @@ def child(N: int, seed: int, threads: int, test_trajectories: int, device: str,
     print(json.dumps(out))
 
 
+def _phi_at_every_firm(phi, X) -> dict:
+    """phi's mean over the firms of each state of ``X``, evaluated at every firm, layer by layer
+    without gradient (``ReLUPhi._mean_in_chunks``: the solver's path beyond a table's limit and
+    under ``torch.func``): median seconds of five calls after one, and its matmul FLOPs."""
+    import time
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad():
+        phi._mean_in_chunks(X)
+        with FlopCounterMode(display=False) as counter:
+            phi._mean_in_chunks(X)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            phi._mean_in_chunks(X)
+            times.append(time.perf_counter() - t)
+    return {"phi_firm_seconds": statistics.median(times), "phi_firm_flops": counter.get_total_flops(),
+            "phi_firm_states": X.shape[0]}
+
+
 def step_child(N: int, threads: int, arch: str) -> None:
     """One Adam step of the default fit at N, timed (median of 20 after 3 warm-up steps), and
-    the bytes and FLOPs of its kernels; printed as JSON."""
+    the bytes and FLOPs of its kernels; for a phi with hidden biases also phi at every firm of
+    a batch of states (:func:`_phi_at_every_firm`); printed as JSON."""
     import time
 
     import torch
@@ -63,7 +88,9 @@ def step_child(N: int, threads: int, arch: str) -> None:
     torch.set_num_threads(threads)
     grid = _pick_grid(ModelParams(N=N), config, **tensor_kw(config))
     torch.manual_seed(0)
-    step = training_step(ModelParams(N=N), make_policy(_arch(arch)), grid.draws, config)
+    policy = make_policy(_arch(arch))
+    phi = {} if policy.phi.homogeneous else _phi_at_every_firm(policy.phi, grid.train[:config.batch_size])
+    step = training_step(ModelParams(N=N), policy, grid.draws, config)
     batches = grid.train[:23 * config.batch_size].split(config.batch_size)
     times = []
     for i, X in enumerate(batches):
@@ -75,7 +102,7 @@ def step_child(N: int, threads: int, arch: str) -> None:
                                             config.val_trajectories * (config.T + 1))
     print(json.dumps({"step_seconds": statistics.median(times), "train_flops": train_flops,
                       "val_flops": val_flops,
-                      "bytes_per_step": bytes_per_step(N, _arch(arch), config.batch_size)}))
+                      "bytes_per_step": bytes_per_step(N, _arch(arch), config.batch_size), **phi}))
 
 
 def main() -> None:
@@ -142,6 +169,10 @@ def main() -> None:
                "memory_gbps": bandwidth,
                "runs": runs}
         row["gflops_rate"] = row["gflop_per_epoch"] / row["median_seconds_per_epoch"]
+        if "phi_firm_seconds" in step:
+            row["phi_firm_seconds"] = step["phi_firm_seconds"]
+            row["phi_firm_states"] = step["phi_firm_states"]
+            row["phi_firm_gflops_rate"] = step["phi_firm_flops"] / step["phi_firm_seconds"] / 1e9
         rows.append(row)
         print(f"N={N:>8}  success {row['successes']}/{args.seeds}  fit {row['median_fit_seconds']:7.2f} s  "
               f"epochs {row['median_epochs']:5.2f}  {row['median_seconds_per_epoch']:6.3f} s/epoch  "
@@ -150,7 +181,11 @@ def main() -> None:
               f"-> {row['gflops_rate']:.2f} GFLOP/s ({100 * row['gflops_rate'] / peak:.0f}% of peak)"
               f"\n{'':10}one step {1e3 * row['step_seconds']:.1f} ms, "
               f"{row['step_bytes'] / 1e6:.1f} MB read and written -> {row['step_gbps']:.1f} GB/s "
-              f"({100 * row['step_gbps'] / bandwidth:.0f}% of the copy bandwidth)",
+              f"({100 * row['step_gbps'] / bandwidth:.0f}% of the copy bandwidth)"
+              + ("" if "phi_firm_seconds" not in row else
+                 f"\n{'':10}phi at every firm of {row['phi_firm_states']} states, layer by layer: "
+                 f"{1e3 * row['phi_firm_seconds']:.1f} ms, {row['phi_firm_gflops_rate']:.1f} "
+                 f"GFLOP/s ({100 * row['phi_firm_gflops_rate'] / peak:.0f}% of peak)"),
               flush=True)
     if args.json:
         with open(args.json, "w") as fh:
