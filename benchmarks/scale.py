@@ -68,8 +68,8 @@ def _phi_at_every_firm(phi, X) -> dict:
             t = time.perf_counter()
             phi._mean_in_chunks(X)
             times.append(time.perf_counter() - t)
-    return {"phi_firm_seconds": statistics.median(times), "phi_firm_flops": counter.get_total_flops(),
-            "phi_firm_states": X.shape[0]}
+    return {"phi_firm_seconds": statistics.median(times),
+            "phi_firm_flops": counter.get_total_flops(), "phi_firm_states": X.shape[0]}
 
 
 def step_child(N: int, threads: int, arch: str) -> None:
@@ -89,7 +89,8 @@ def step_child(N: int, threads: int, arch: str) -> None:
     grid = _pick_grid(ModelParams(N=N), config, **tensor_kw(config))
     torch.manual_seed(0)
     policy = make_policy(_arch(arch))
-    phi = {} if policy.phi.homogeneous else _phi_at_every_firm(policy.phi, grid.train[:config.batch_size])
+    phi = ({} if policy.phi.homogeneous
+           else _phi_at_every_firm(policy.phi, grid.train[:config.batch_size]))
     step = training_step(ModelParams(N=N), policy, grid.draws, config)
     batches = grid.train[:23 * config.batch_size].split(config.batch_size)
     times = []

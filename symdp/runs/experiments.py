@@ -376,8 +376,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "table2",
             "Table 2: linear model (nu=1, N=128), 9 architectures x 20 seeds, cap 100 epochs; "
-            "paper: 3.7 worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), ci ~0.5 "
-            "min",
+            "paper: 3.7 worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), "
+            "ci ~0.5 min",
             _table2_runs, estimate_minutes={"paper": 1.8, "ci": 0.5},
             # Medians over the successful runs, as the deck's "-" for a row without one says.
             **_deck_table(TABLE2_ROWS, "successful", True, deck.DECK_TABLE2, deck.TABLE2_COLUMNS)),
@@ -415,8 +415,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             "regression",
             "Appendix Table 1: regression, N in 2..128 x L in {1,2,3,4,5,20,NONE} x 10 seeds; "
-            "paper: 3.6 worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), ci ~0.2 "
-            "min",
+            "paper: 3.6 worker-minutes in a from-scratch build on 2 workers (Intel, 9f338b6), "
+            "ci ~0.2 min",
             _regression_runs, estimate_minutes={"paper": 1.8, "ci": 0.2},
             layout=layouts.regression_layout),
     )

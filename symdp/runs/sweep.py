@@ -650,11 +650,12 @@ def _client(scheduler: Any, workers: int | None):
     if scheduler is None:
         n = workers or _cpu_count()
         # Dashboard (when bokeh is installed) on a free port: a fixed one may be taken.
-        with _environ_kept(), dask.config.set(_NO_MALLOC_TRIM), \
-                LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster:
-            with Client(cluster) as client:
-                yield client
+        with _environ_kept(), dask.config.set(_NO_MALLOC_TRIM):
+            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                              dashboard_address="127.0.0.1:0",
+                              silence_logs=logging.ERROR) as cluster:
+                with Client(cluster) as client:
+                    yield client
     elif isinstance(scheduler, str):
         with Client(scheduler, timeout=CONNECT_TIMEOUT) as client:
             yield client
