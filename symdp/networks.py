@@ -28,6 +28,8 @@ import math
 import torch
 from torch import nn
 
+from ._checks import integer
+
 __all__ = [
     "detached_twin",
     "MLP",
@@ -317,9 +319,9 @@ class ReLUPhi(nn.Module):
     large, and in calls of fewer than ``tabulate_from`` inputs, it evaluates phi at every X_i.
 
     ``tabulate_from`` trades a fixed cost for one per input: tabulating with a gradient costs
-    about a millisecond a call (a few dozen small operations), evaluating phi at every input
-    costs per input, and the two cross near :data:`TABULATE_FROM` inputs (width 64 and 128,
-    depth 2, forward and backward, one thread). The default 0 always tabulates, so that a fit
+    the same few dozen small operations a call whatever its size, evaluating phi at every input
+    costs per input, and the two cross near :data:`TABULATE_FROM` inputs (where it says how
+    that was measured). The default 0 always tabulates, so that a fit
     runs the same code at every N: the small-N fits the tests run exercise the table the large-N
     fits rely on. Callers whose every training call is small (the regression of chapter 3: ten
     points) pass :data:`TABULATE_FROM`.
@@ -328,11 +330,8 @@ class ReLUPhi(nn.Module):
     def __init__(self, L: int = 4, width: int = 128, depth: int = 2, hidden_bias: bool = False,
                  tabulate_from: int = 0):
         super().__init__()
-        if isinstance(tabulate_from, bool) or not isinstance(tabulate_from, int) \
-                or tabulate_from < 0:
-            raise ValueError(f"tabulate_from must be an integer >= 0, got {tabulate_from!r}")
         self.L = L
-        self.tabulate_from = tabulate_from
+        self.tabulate_from = integer("tabulate_from", tabulate_from, 0)
         self.net = MLP(1, L, width=width, depth=depth, hidden_bias=hidden_bias, last_bias=True)
         self._tables = _TableCache()
 
