@@ -131,17 +131,33 @@ def test_relu_phi_at_shifts_forms_no_states_only_where_every_firm_keeps_its_sign
 
 
 @pytest.mark.parametrize("route", ["table", "firm by firm"])
-@pytest.mark.parametrize("N", [128, 5000])  # 5,000 firms: more than one piece per state
-def test_phi_with_hidden_biases_without_gradient_matches_phi_at_every_firm(N, route, monkeypatch):
-    if route == "firm by firm":  # no table small enough: evaluated in pieces of firms
-        monkeypatch.setattr(networks, "_MAX_PIECES", 1)
+@pytest.mark.parametrize("N", [128, 5000])
+@pytest.mark.parametrize("depth", [0, 1, 2, 3])
+def test_phi_with_hidden_biases_without_gradient_matches_phi_at_every_firm(N, depth, route,
+                                                                           monkeypatch):
+    """Firm by firm, 128 firms are whole states several to a block, 5,000 a state in blocks
+    with a part left over; the depths take either buffer last, and depth 0 none."""
+    X = torch.randn(3, 50, N, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    # firm by firm: no table (as beyond a table's limit), in blocks of 1,200 firms, so that
+    # 5,000 leave a part of 200 and 150 states of 128 leave six states over
+    monkeypatch.setattr(networks, "_PHI_CHUNK", 1200)
     torch.manual_seed(2)
-    phi = ReLUPhi(L=4, hidden_bias=True).double()
-    X = torch.randn(3, 50, N, dtype=torch.float64)
+    phi = ReLUPhi(L=4, depth=depth, hidden_bias=True,
+                  tabulate_from=X.numel() + 1 if route == "firm by firm" else 0).double()
     direct = phi(X).mean(-2)
     with torch.no_grad():
         pieces = phi.mean(X)
     torch.testing.assert_close(pieces, direct, atol=1e-12, rtol=0)
+
+
+def test_phi_with_hidden_biases_under_vmap_without_gradient_is_phi_at_every_firm():
+    """torch.func's transforms allow no table and no buffers written in blocks: phi is then
+    evaluated at every firm, state by state as without the transform."""
+    torch.manual_seed(4)
+    phi = ReLUPhi(L=4, hidden_bias=True).double()
+    X = torch.randn(5, 300, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.vmap(phi.mean)(X), phi(X).mean(-2), atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize("depth, width", [(1, 128), (2, 128), (2, 32), (3, 8)])
