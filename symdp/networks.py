@@ -370,7 +370,9 @@ class ReLUPhi(nn.Module):
         # under torch.func's transforms (symdp.finish) a branch on data is not allowed
         if not self.homogeneous or torch._C._are_functorch_transforms_active():
             return None
-        lo, hi = torch.aminmax(base.detach(), dim=-1, keepdim=True)
+        # amin and amax, not aminmax: along a dimension that runs 5-8x slower on the CPU
+        # (torch 2.13; at N = 1,000,000 a third of a validation pass)
+        lo, hi = base.detach().amin(-1, keepdim=True), base.detach().amax(-1, keepdim=True)
         if not bool(((lo + shifts >= 0) | (hi + shifts <= 0)).all()):
             return None
         m = base.mean(-1, keepdim=True) + shifts  # (..., K)
