@@ -132,8 +132,8 @@ class MomentsPhi(nn.Module):
 #: Firm evaluations per block when phi with hidden biases is evaluated layer by layer without
 #: gradient (beyond a table's limit): 1,024 rows of width 128 are half a megabyte a layer, so
 #: both layers' buffers stay in a core's cache (measured 2026-12-05, one thread, width 128,
-#: 16 states of N = 128 to 10,000 firms: 512 to 2,048 a block within 5% of each other; the
-#: earlier 4,096 a block, with a fresh tensor per layer, a fifth slower).
+#: 16 states: 512 to 2,048 a block within 5% of each other at N = 1,000 and 10,000, 12% at
+#: N = 128; the blocks of 4,096 before, a fresh tensor per layer, 15-25% slower).
 _PHI_CHUNK = 1024
 #: A phi with hidden biases is tabulated (:func:`_tabulate`) when it has at most this many
 #: affine pieces; a phi of depth d and width w has at most (w + 1)^d (depth 2, width 128:
