@@ -52,8 +52,8 @@ def child(N: int, seed: int, threads: int, test_trajectories: int, device: str,
 
 def _phi_at_every_firm(phi, X) -> dict:
     """phi's mean over the firms of each state of ``X``, evaluated at every firm, layer by layer
-    without gradient (``ReLUPhi._mean_in_chunks``: the solver's path beyond a table's limit and
-    under ``torch.func``): median seconds of five calls after one, and its matmul FLOPs."""
+    without gradient (``ReLUPhi._mean_in_chunks``: the path beyond a table's limit and in calls
+    below ``tabulate_from``): median seconds of five calls after one, and its matmul FLOPs."""
     import time
 
     import torch

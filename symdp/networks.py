@@ -418,11 +418,12 @@ class ReLUPhi(nn.Module):
         Formed whole, a batch of states holds states x N x width numbers per layer, far out of
         cache: each layer's ReLU then costs more than its matmul, and every fresh tensor is
         page-faulted in. In blocks, two buffers allocated once hold each layer in turn, in
-        cache (:meth:`_hidden_into`); the output layer, being affine, is applied once to the
+        cache (:func:`_hidden_into`); the output layer, being affine, is applied once to the
         mean of the last hidden layer.
         """
         N = X.shape[-1]
         rows = X.reshape(-1, N)
+        hidden = [m for m in self.net if isinstance(m, nn.Linear)][:-1]  # each then a ReLU
         width = self.net.last.in_features
         buffers = rows.new_empty(2, min(_PHI_CHUNK, N * rows.shape[0]), width)
         sums = rows.new_zeros(rows.shape[0], width)
@@ -431,32 +432,34 @@ class ReLUPhi(nn.Module):
             block = rows[r0:r0 + per_block]
             for c0 in range(0, N, _PHI_CHUNK):
                 part = block[:, c0:c0 + _PHI_CHUNK]  # whole states, or one state's part
-                h = self._hidden_into(buffers, part.reshape(-1))
+                h = _hidden_into(hidden, buffers, part.reshape(-1))
                 sums[r0:r0 + part.shape[0]] += h.view(*part.shape, width).sum(-2)
         return self.net.last(sums / N).reshape(*X.shape[:-1], self.L)
 
-    def _hidden_into(self, buffers: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """The last hidden layer at each of the inputs ``x`` (n,), written layer by layer into
-        the two ``buffers`` (2, >= n, width) in turn; returns a view of one of them."""
-        hidden = [m for m in self.net if isinstance(m, nn.Linear)][:-1]
-        if not hidden:  # depth 0: the output layer weighs the input itself
-            return x.unsqueeze(-1)
-        first, *rest = hidden
-        h = buffers[0, :x.numel()]
-        # the first layer has one input: an outer product, not a matmul of inner size one
-        if first.bias is None:
-            torch.mul(x.unsqueeze(-1), first.weight.view(1, -1), out=h)
+
+def _hidden_into(hidden: list[nn.Linear], buffers: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The last of the ``hidden`` layers (each followed by a ReLU, the first of one input) at
+    each of the inputs ``x`` (n,), written layer by layer into the two ``buffers``
+    (2, >= n, width) in turn; returns a view of one of them (``x`` itself, as a column, where
+    there are no hidden layers)."""
+    if not hidden:  # depth 0: the output layer weighs the input itself
+        return x.unsqueeze(-1)
+    first, *rest = hidden
+    h = buffers[0, :x.numel()]
+    # the first layer has one input: an outer product, not a matmul of inner size one
+    if first.bias is None:
+        torch.mul(x.unsqueeze(-1), first.weight.view(1, -1), out=h)
+    else:
+        torch.addcmul(first.bias, x.unsqueeze(-1), first.weight.view(1, -1), out=h)
+    h.clamp_min_(0)
+    for i, layer in enumerate(rest, start=1):
+        out = buffers[i % 2, :x.numel()]
+        if layer.bias is None:
+            torch.mm(h, layer.weight.T, out=out)
         else:
-            torch.addcmul(first.bias, x.unsqueeze(-1), first.weight.view(1, -1), out=h)
-        h.clamp_min_(0)
-        for i, layer in enumerate(rest, start=1):
-            out = buffers[i % 2, :x.numel()]
-            if layer.bias is None:
-                torch.mm(h, layer.weight.T, out=out)
-            else:
-                torch.addmm(layer.bias, h, layer.weight.T, out=out)
-            h = out.clamp_min_(0)
-        return h
+            torch.addmm(layer.bias, h, layer.weight.T, out=out)
+        h = out.clamp_min_(0)
+    return h
 
 
 def _named_parameters(module: nn.Module,
